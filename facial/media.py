@@ -1,0 +1,308 @@
+"""Media I/O: the only module that runs ffmpeg.
+
+- :func:`probe` — duration, frame rate, size and streams of any file ffmpeg reads (PyAV).
+- :func:`iter_video` / :func:`read_video` — uint8 RGB frames resampled to a constant target fps
+  (variable-rate input handled by ffmpeg's ``fps`` filter), streamed in chunks.
+- :func:`load_audio` — mono float32 at 16 kHz from an audio or a video file.
+- :func:`write_video` — H.264/yuv420p mp4 with the audio muxed in, written atomically.
+
+ffmpeg is the system binary when one is on ``PATH``, else the static build that ships with
+``imageio-ffmpeg``. Subprocesses are always run with argument lists.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from facial.types import AudioClip, VideoFrames
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FPS = 25.0
+SAMPLE_RATE = 16000
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+class MediaError(ValueError):
+    """A media file could not be read or written; the message says why and what to do."""
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary (system first, then imageio-ffmpeg's bundled build)."""
+    exe = shutil.which("ffmpeg")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        raise MediaError("ffmpeg not found: install it (`apt-get install -y ffmpeg`) or `pip install imageio-ffmpeg`") from exc
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    duration: float
+    has_video: bool
+    has_audio: bool
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    n_frames: int | None = None
+
+
+def _check_exists(path: Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(f"{path}: no such file")
+    if path.is_dir():
+        raise MediaError(f"{path} is a folder; give a media file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path} is empty (0 bytes)")
+    return path
+
+
+def is_image(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Streams and duration of a media file. Raises :class:`MediaError` for unreadable files."""
+    import av
+
+    path = _check_exists(Path(path))
+    try:
+        with av.open(str(path)) as container:
+            v = next((s for s in container.streams if s.type == "video"), None)
+            a = next((s for s in container.streams if s.type == "audio"), None)
+            duration = float(container.duration / 1e6) if container.duration else 0.0
+            fps = width = height = n_frames = None
+            if v is not None:
+                rate = v.average_rate or v.guessed_rate
+                fps = float(rate) if rate else None
+                width, height = v.codec_context.width, v.codec_context.height
+                n_frames = int(v.frames) if v.frames else None
+                if not duration and v.duration and v.time_base:
+                    duration = float(v.duration * v.time_base)
+            if a is not None and not duration and a.duration and a.time_base:
+                duration = float(a.duration * a.time_base)
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path} is not a readable audio/video file ({exc}); convert it to mp4/wav") from exc
+    return MediaInfo(path, duration, v is not None, a is not None, fps, width, height, n_frames)
+
+
+def _run(cmd: list[str], *, input: bytes | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, input=input, capture_output=True)
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise MediaError(f"ffmpeg failed ({' | '.join(tail)})")
+    return proc
+
+
+def _read_ppm(stream) -> np.ndarray | None:
+    """Read one binary PPM (P6) image from a pipe; None at end of stream."""
+    tokens: list[bytes] = []
+    while len(tokens) < 4:
+        line = stream.readline()
+        if not line:
+            return None
+        line = line.split(b"#")[0]
+        tokens.extend(line.split())
+    width, height = int(tokens[1]), int(tokens[2])
+    n = width * height * 3
+    data = stream.read(n)
+    if len(data) < n:
+        return None
+    return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
+
+
+def iter_video(
+    path: str | Path,
+    fps: float | None = DEFAULT_FPS,
+    *,
+    chunk: int = 64,
+    max_side: int | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield ``[n, H, W, 3]`` uint8 RGB chunks resampled to ``fps`` (None keeps the source rate).
+
+    ``max_side`` downscales so the longer side is at most that many pixels. Rotation metadata is
+    applied (frames come out as they are displayed). Images yield a single frame.
+    """
+    path = _check_exists(Path(path))
+    info = probe(path)
+    if not info.has_video:
+        raise MediaError(f"{path} has no video stream; give a video clip or a photo of the speaker")
+    filters = []
+    if fps is not None and not is_image(path):
+        filters.append(f"fps={fps}")
+    if max_side:
+        filters.append(f"scale='if(gt(iw,ih),min({max_side},iw),-2)':'if(gt(iw,ih),-2,min({max_side},ih))'")
+    cmd = [ffmpeg_exe(), "-v", "error", "-nostdin"]
+    if start > 0:
+        cmd += ["-ss", f"{start:.3f}"]
+    cmd += ["-i", str(path)]
+    if duration is not None:
+        cmd += ["-t", f"{duration:.3f}"]
+    if filters:
+        cmd += ["-vf", ",".join(filters)]
+    cmd += ["-an", "-f", "image2pipe", "-vcodec", "ppm", "-"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    buf: list[np.ndarray] = []
+    n_total = 0
+    try:
+        while True:
+            frame = _read_ppm(proc.stdout)
+            if frame is None:
+                break
+            buf.append(frame)
+            if len(buf) == chunk:
+                n_total += len(buf)
+                yield np.stack(buf)
+                buf = []
+        if buf:
+            n_total += len(buf)
+            yield np.stack(buf)
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        proc.wait()
+    if n_total == 0:
+        raise MediaError(f"no frames could be decoded from {path} ({err.strip()[-200:]})")
+
+
+def read_video(path: str | Path, fps: float | None = DEFAULT_FPS, *, max_frames: int | None = None, max_side: int | None = None) -> VideoFrames:
+    """Decode a whole clip (or its first ``max_frames``) into :class:`VideoFrames`."""
+    info = probe(path)
+    chunks = []
+    n = 0
+    duration = None if max_frames is None or fps is None else (max_frames + 1) / fps
+    for c in iter_video(path, fps, max_side=max_side, duration=duration):
+        chunks.append(c)
+        n += len(c)
+        if max_frames is not None and n >= max_frames:
+            break
+    frames = np.concatenate(chunks)[:max_frames]
+    return VideoFrames(frames, float(fps if fps is not None else (info.fps or DEFAULT_FPS)))
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, max_seconds: float | None = None) -> AudioClip:
+    """Mono float32 audio at ``sample_rate`` from any audio or video file.
+
+    Raises :class:`MediaError` when the file has no audio stream or is longer than ``max_seconds``.
+    """
+    path = _check_exists(Path(path))
+    info = probe(path)
+    if not info.has_audio:
+        raise MediaError(f"{path} has no audio stream; give a speech recording (wav/mp3/m4a) or a video with sound")
+    if max_seconds is not None and info.duration > max_seconds + 0.05:
+        raise MediaError(f"{path} lasts {info.duration:.1f} s, over the limit of {max_seconds:.0f} s; trim it or raise the limit")
+    proc = _run([ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"])
+    samples = np.frombuffer(proc.stdout, dtype=np.float32).copy()
+    if samples.size == 0:
+        raise MediaError(f"{path}: the audio stream decoded to no samples")
+    return AudioClip(samples, sample_rate)
+
+
+def save_wav(path: str | Path, audio: AudioClip) -> Path:
+    import soundfile as sf
+
+    path = Path(path)
+    sf.write(str(path), np.clip(audio.samples, -1, 1), audio.sample_rate, subtype="PCM_16")
+    return path
+
+
+def _fit_audio(audio: AudioClip, seconds: float) -> AudioClip:
+    n = int(round(seconds * audio.sample_rate))
+    s = audio.samples[:n]
+    if len(s) < n:
+        s = np.pad(s, (0, n - len(s)))
+    return AudioClip(s.astype(np.float32), audio.sample_rate)
+
+
+def write_video(
+    path: str | Path,
+    frames: VideoFrames | Iterable[np.ndarray],
+    fps: float = DEFAULT_FPS,
+    audio: AudioClip | None = None,
+    *,
+    crf: int = 18,
+    preset: str = "veryfast",
+) -> Path:
+    """Encode frames (``VideoFrames`` or an iterable of ``[H,W,3]``/``[n,H,W,3]`` uint8 arrays) to mp4.
+
+    H.264, yuv420p (odd sizes are cropped by one pixel), ``audio`` muxed as AAC and fitted to the
+    video's duration. The file appears only when complete (written to a temporary name first).
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".mp4":
+        raise MediaError(f"output {path} must end in .mp4")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(frames, VideoFrames):
+        fps = frames.fps
+        frames = iter(frames.frames)
+    with tempfile.TemporaryDirectory(prefix="facial-mux-") as tmp:
+        tmp_out = Path(tmp) / "out.mp4"
+        proc = None
+        n = 0
+        size = None
+        try:
+            for item in frames:
+                batch = item[None] if item.ndim == 3 else item
+                if proc is None:
+                    h, w = batch.shape[1] // 2 * 2, batch.shape[2] // 2 * 2
+                    size = (batch.shape[1], batch.shape[2])
+                    cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                           "-s", f"{w}x{h}", "-r", f"{fps}", "-i", "-", "-an", "-c:v", "libx264", "-preset", preset,
+                           "-crf", str(crf), "-pix_fmt", "yuv420p", str(Path(tmp) / "video.mp4")]
+                    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                if batch.shape[1:3] != size:
+                    raise MediaError(f"frame size changed from {size} to {batch.shape[1:3]} while writing {path}")
+                data = np.ascontiguousarray(batch[:, :h, :w].astype(np.uint8, copy=False))
+                proc.stdin.write(data.tobytes())
+                n += len(batch)
+        except BrokenPipeError as exc:
+            raise MediaError(f"ffmpeg stopped while writing {path}: {proc.stderr.read().decode(errors='replace')[-300:]}") from exc
+        finally:
+            if proc is not None:
+                proc.stdin.close()
+                err = proc.stderr.read().decode(errors="replace")
+                proc.wait()
+        if proc is None or n == 0:
+            raise MediaError(f"no frames to write to {path}")
+        if proc.returncode != 0:
+            raise MediaError(f"ffmpeg could not encode {path}: {err.strip()[-300:]}")
+        video = Path(tmp) / "video.mp4"
+        if audio is not None:
+            wav = save_wav(Path(tmp) / "audio.wav", _fit_audio(audio, n / fps))
+            _run([ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(video), "-i", str(wav), "-map", "0:v:0",
+                  "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(tmp_out)])
+        else:
+            _run([ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(video), "-c", "copy", "-movflags", "+faststart", str(tmp_out)])
+        tmp_final = path.with_name(f".{path.name}.partial")
+        shutil.copyfile(tmp_out, tmp_final)
+        os.replace(tmp_final, path)
+    log.info("wrote %s (%d frames at %g fps%s)", path, n, fps, ", with audio" if audio is not None else "")
+    return path
+
+
+def file_hash(path: str | Path, *, n_bytes: int | None = None) -> str:
+    """sha256 of a file's content (hex), used as cache key for tracked speakers."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
