@@ -5,8 +5,8 @@ Per frame a face is described by three named tracks:
 - ``pose`` (6): ``yaw, pitch, roll`` in radians, ``tx, ty`` in pixels, ``scale`` (pixels per
   canonical unit). Rotation convention (see :func:`facial.speaker.face_model.euler_to_matrix`):
   image axes x right, y down, z away from the camera; ``R = Rz(roll) @ Rx(pitch) @ Ry(yaw)``
-  applied to the canonical shape; positive yaw turns the face towards image-right, positive pitch
-  tilts the chin down, positive roll rotates clockwise in the image.
+  applied to the canonical shape; positive yaw turns the nose towards image-left (the subject's
+  right), positive pitch moves the nose down, positive roll rotates the face clockwise in the image.
 - ``expression`` (K): coefficients of the linear expression basis.
 - ``blink`` (1): 0 = eyes open, 1 = closed (the analogue of OpenFace AU45).
 

@@ -297,6 +297,39 @@ def write_video(
     return path
 
 
+def transcode(src: str | Path, dst: str | Path, *, fps: float = DEFAULT_FPS, size: tuple[int, int] | None = None,
+              start: float = 0.0, duration: float | None = None, crf: int = 18) -> Path:
+    """Re-encode ``src`` to an H.264 mp4 at a constant ``fps`` (and ``size`` = (w, h)), keeping its audio if any.
+
+    Images become a one-frame video. Written atomically.
+    """
+    src, dst = _check_exists(Path(src)), Path(dst)
+    info = probe(src)
+    filters = [] if is_image(src) else [f"fps={fps}"]
+    if size is not None:
+        filters.append(f"scale={size[0]}:{size[1]}")
+    cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-y"]
+    if start > 0:
+        cmd += ["-ss", f"{start:.3f}"]
+    cmd += ["-i", str(src)]
+    if duration is not None:
+        cmd += ["-t", f"{duration:.3f}"]
+    if filters:
+        cmd += ["-vf", ",".join(filters)]
+    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
+    if size is not None and (size[0] % 2 or size[1] % 2):
+        cmd[cmd.index("-vf") + 1] += ",pad=ceil(iw/2)*2:ceil(ih/2)*2"
+    cmd += (["-c:a", "aac", "-b:a", "128k", "-ac", "1"] if info.has_audio else ["-an"])
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.stem}.partial.mp4")
+    try:
+        _run(cmd + ["-movflags", "+faststart", str(tmp)])
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
+
+
 def file_hash(path: str | Path, *, n_bytes: int | None = None) -> str:
     """sha256 of a file's content (hex), used as cache key for tracked speakers."""
     import hashlib

@@ -1,0 +1,247 @@
+"""Result tables: per-clip rows → per-method summary → Markdown, LaTeX and CSV.
+
+Results are data. A benchmark (or a user study) produces long-format rows with the columns
+``method, clip, metric, value``; :func:`aggregate` reduces them to one row per method × metric
+(``n, mean, std, ci_lo, ci_hi`` with a percentile-bootstrap CI of the mean), and the writers render
+that summary with metrics as columns::
+
+    | method | LMD ↓         | sync ↑        |
+    |--------|---------------|---------------|
+    | ours   | 1.234 ± 0.100 | 0.500 ± 0.020 |
+
+:func:`markdown_table` and :func:`latex_table` are the generic renderers (header + rows of
+strings) that the summary writers, and the user-study kit, build on. No ``tabulate`` dependency.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.stats import bootstrap_ci, mean_std
+
+__all__ = [
+    "ROW_COLUMNS",
+    "AGG_COLUMNS",
+    "aggregate",
+    "to_markdown",
+    "to_latex",
+    "to_csv",
+    "markdown_table",
+    "latex_table",
+    "latex_escape",
+    "format_mean_std",
+    "write_text_atomic",
+]
+
+ROW_COLUMNS = ("method", "clip", "metric", "value")
+AGG_COLUMNS = ("method", "metric", "n", "mean", "std", "ci_lo", "ci_hi")
+ARROWS = {"higher": "↑", "up": "↑", "max": "↑", "↑": "↑", "lower": "↓", "down": "↓", "min": "↓", "↓": "↓"}
+LATEX_ARROWS = {"↑": r"$\uparrow$", "↓": r"$\downarrow$"}
+
+
+def aggregate(rows: pd.DataFrame, seed: int = 0, *, n_boot: int = 2000, alpha: float = 0.05) -> pd.DataFrame:
+    """Summarise long-format result rows per method × metric.
+
+    ``rows`` needs the columns ``method, clip, metric, value`` (others are ignored). NaN values are
+    dropped (``n`` counts the values used). Returns a DataFrame with the columns
+    :data:`AGG_COLUMNS`; ``std`` is the sample standard deviation and ``[ci_lo, ci_hi]`` the
+    ``1 - alpha`` percentile-bootstrap interval of the mean (seeded, reproducible). Methods and
+    metrics keep their order of first appearance.
+    """
+    if not isinstance(rows, pd.DataFrame):
+        raise TypeError(f"rows must be a pandas DataFrame, got {type(rows).__name__}")
+    missing = [c for c in ROW_COLUMNS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"result rows lack the column(s) {missing}; expected {list(ROW_COLUMNS)}, got {list(rows.columns)}")
+    values = pd.to_numeric(rows["value"], errors="coerce")
+    bad = values.isna() & rows["value"].notna()
+    if bad.any():
+        first = rows.loc[bad, "value"].iloc[0]
+        raise ValueError(f"{int(bad.sum())} value(s) are not numbers (first: {first!r}); fix or drop those rows")
+    frame = rows.assign(value=values.astype(float), method=rows["method"].astype(str), metric=rows["metric"].astype(str))
+    out = []
+    for (method, metric), group in frame.groupby(["method", "metric"], sort=False):
+        v = group["value"].to_numpy(dtype=np.float64)
+        v = v[~np.isnan(v)]
+        mean, std = mean_std(v)
+        lo, hi = bootstrap_ci(v, n_boot=n_boot, alpha=alpha, seed=seed)
+        out.append({"method": method, "metric": metric, "n": int(v.size), "mean": mean, "std": std, "ci_lo": lo, "ci_hi": hi})
+    agg = pd.DataFrame(out, columns=list(AGG_COLUMNS))
+    agg["n"] = agg["n"].astype(int)
+    return agg
+
+
+def _arrow(metric: str, directions: Mapping[str, str] | None) -> str:
+    if not directions or metric not in directions:
+        return ""
+    d = str(directions[metric]).strip().lower()
+    if d not in ARROWS:
+        raise ValueError(f"direction of {metric!r} must be 'higher'/'lower' (or ↑/↓), got {directions[metric]!r}")
+    return ARROWS[d]
+
+
+def format_mean_std(mean: float, std: float, decimals: int = 3, *, pm: str = " ± ") -> str:
+    """``"mean ± std"`` with ``decimals`` digits; ``"–"`` for a missing mean, no ``± std`` when std is NaN."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.{decimals}f}"
+    return f"{mean:.{decimals}f}{pm}{std:.{decimals}f}"
+
+
+def _check_agg(agg: pd.DataFrame) -> None:
+    missing = [c for c in ("method", "metric", "mean", "std") if c not in agg.columns]
+    if missing:
+        raise ValueError(f"summary lacks the column(s) {missing}; pass the output of aggregate()")
+
+
+def _pivot(agg: pd.DataFrame) -> tuple[list[str], list[str], dict[tuple[str, str], tuple[float, float]]]:
+    _check_agg(agg)
+    methods = list(dict.fromkeys(agg["method"].astype(str)))
+    metrics = list(dict.fromkeys(agg["metric"].astype(str)))
+    cells = {(str(r.method), str(r.metric)): (float(r.mean), float(r.std)) for r in agg.itertuples(index=False)}
+    return methods, metrics, cells
+
+
+def _best(methods: list[str], metric: str, cells: Mapping, arrow: str) -> str | None:
+    scored = [(cells[(m, metric)][0], m) for m in methods if (m, metric) in cells and not math.isnan(cells[(m, metric)][0])]
+    if not scored or not arrow:
+        return None
+    return (max if arrow == "↑" else min)(scored)[1]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, align: Sequence[str] | None = None) -> str:
+    """A GitHub-flavoured Markdown table. ``align`` per column: ``"l"``, ``"r"`` or ``"c"`` (default: first l, rest r)."""
+    header = [str(h) for h in header]
+    body = [[str(c) for c in r] for r in rows]
+    for r in body:
+        if len(r) != len(header):
+            raise ValueError(f"row {r} has {len(r)} cells, header has {len(header)}")
+    align = list(align) if align is not None else ["l"] + ["r"] * (len(header) - 1)
+    esc = [[c.replace("|", r"\|") for c in r] for r in [header] + body]
+    widths = [max(3, *(len(r[i]) for r in esc)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(cells, widths, align)) + " |"
+
+    rule = {"l": lambda w: ":" + "-" * (w - 1), "r": lambda w: "-" * (w - 1) + ":", "c": lambda w: ":" + "-" * (w - 2) + ":"}
+    sep = "| " + " | ".join(rule[a](w) for a, w in zip(align, widths)) + " |"
+    return "\n".join([line(esc[0]), sep] + [line(r) for r in esc[1:]]) + "\n"
+
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "↑": r"$\uparrow$", "↓": r"$\downarrow$", "±": r"$\pm$",
+}
+
+
+def latex_escape(text: object) -> str:
+    """Escape LaTeX special characters (``_ & % $ # { } ~ ^ \\``) and map ↑ ↓ ± to math symbols."""
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+
+
+def latex_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    caption: str | None = None,
+    label: str | None = None,
+    escape: bool = True,
+    align: str | None = None,
+) -> str:
+    """A booktabs ``table``/``tabular`` (needs ``\\usepackage{booktabs}``). Cells are escaped unless ``escape=False``."""
+    f = latex_escape if escape else str
+    align = align or ("l" + "r" * (len(header) - 1))
+    lines = [r"\begin{table}[t]", r"\centering"]
+    if caption:
+        lines.append(rf"\caption{{{latex_escape(caption)}}}")
+    if label:
+        lines.append(rf"\label{{{label}}}")
+    lines += [rf"\begin{{tabular}}{{{align}}}", r"\toprule", " & ".join(f(h) for h in header) + r" \\", r"\midrule"]
+    for r in rows:
+        if len(r) != len(header):
+            raise ValueError(f"row {list(r)} has {len(r)} cells, header has {len(header)}")
+        lines.append(" & ".join(f(c) for c in r) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(
+    agg: pd.DataFrame,
+    directions: Mapping[str, str] | None = None,
+    decimals: int = 3,
+    *,
+    bold_best: bool = False,
+) -> str:
+    """Markdown table of an :func:`aggregate` summary: one row per method, one column per metric.
+
+    ``directions`` maps a metric to ``"higher"``/``"lower"`` (or ↑/↓): the header gets the arrow
+    and, with ``bold_best``, the best mean of that column is bold. Cells read ``mean ± std``.
+    """
+    methods, metrics, cells = _pivot(agg)
+    arrows = {m: _arrow(m, directions) for m in metrics}
+    best = {m: _best(methods, m, cells, arrows[m]) if bold_best else None for m in metrics}
+    header = ["method"] + [f"{m} {arrows[m]}".rstrip() for m in metrics]
+    rows = []
+    for method in methods:
+        row: list[str] = [method]
+        for metric in metrics:
+            text = format_mean_std(*cells.get((method, metric), (float("nan"), float("nan"))), decimals)
+            row.append(f"**{text}**" if best[metric] == method else text)
+        rows.append(row)
+    return markdown_table(header, rows)
+
+
+def to_latex(
+    agg: pd.DataFrame,
+    directions: Mapping[str, str] | None = None,
+    decimals: int = 3,
+    *,
+    caption: str | None = None,
+    label: str | None = None,
+    bold_best: bool = False,
+) -> str:
+    """LaTeX (booktabs) table of an :func:`aggregate` summary; same layout as :func:`to_markdown`.
+
+    Method and metric names are escaped (``_`` → ``\\_``); arrows become ``$\\uparrow$``/``$\\downarrow$``.
+    """
+    methods, metrics, cells = _pivot(agg)
+    arrows = {m: _arrow(m, directions) for m in metrics}
+    best = {m: _best(methods, m, cells, arrows[m]) if bold_best else None for m in metrics}
+    header = ["method"] + [latex_escape(m) + (" " + LATEX_ARROWS[arrows[m]] if arrows[m] else "") for m in metrics]
+    rows = []
+    for method in methods:
+        row = [latex_escape(method)]
+        for metric in metrics:
+            text = format_mean_std(*cells.get((method, metric), (float("nan"), float("nan"))), decimals, pm=r" $\pm$ ")
+            text = "--" if text == "–" else text
+            row.append(rf"\textbf{{{text}}}" if best[metric] == method else text)
+        rows.append(row)
+    return latex_table(header, rows, caption=caption, label=label, escape=False)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def to_csv(agg: pd.DataFrame, path: str | Path) -> Path:
+    """Write a summary (or any DataFrame) as CSV, atomically (temp file then rename). Returns the path."""
+    return write_text_atomic(path, agg.to_csv(index=False))
