@@ -65,5 +65,7 @@ def build_basis(clips: list[Path], k: int = 32, *, max_frames_per_clip: int = 50
             "explained_variance_ratio": ratio[:k].round(6).tolist(),
             "eye_region_excluded": fm.EYE_REGION.tolist()}
     log.info("basis: %d components explain %.1f%% of %d frames from %d clips", k, 100 * ratio[:k].sum(), len(data), len(used))
-    return fm.ExpressionBasis(vt[:k].reshape(k, fm.N_POINTS, 3).astype(np.float32), ratio[:k].astype(np.float32),
+    components = vt[:k].reshape(k, fm.N_POINTS, 3)
+    components[:, fm.EYE_REGION] = 0.0  # exact zeros (SVD leaves ~1e-16 there)
+    return fm.ExpressionBasis(components.astype(np.float32), ratio[:k].astype(np.float32),
                               basis_id=f"facemesh-pca{k}", meta=meta)

@@ -164,8 +164,8 @@ class ExpressionBasis:
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        save_file({"components": self.components.astype(np.float32),
-                   "explained_variance": self.explained_variance.astype(np.float32)}, str(directory / "model.safetensors"))
+        save_file({"components": np.ascontiguousarray(self.components, dtype=np.float32),
+                   "explained_variance": np.ascontiguousarray(self.explained_variance, dtype=np.float32)}, str(directory / "model.safetensors"))
         config = {"basis_id": self.basis_id, "k": self.k, "n_points": N_POINTS,
                   "explained_variance_ratio_total": float(self.explained_variance.sum()), **(self.meta or {})}
         (directory / "config.json").write_text(json.dumps(config, indent=2))

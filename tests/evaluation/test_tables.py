@@ -86,3 +86,15 @@ def test_format_mean_std_missing():
     assert tables.format_mean_std(float("nan"), 1.0) == "–"
     assert tables.format_mean_std(1.0, float("nan"), 1) == "1.0"
     assert not math.isnan(tables.aggregate(pd.DataFrame({"method": ["a"], "clip": ["x"], "metric": ["m"], "value": [1.0]}))["mean"][0])
+
+
+def test_mean_ci_cells(rows):
+    agg = tables.aggregate(rows)
+    r = agg.set_index(["method", "metric"]).loc[("ours_v2", "lmd_mouth")]
+    md = tables.to_markdown(agg, cell="mean_ci", decimals=2)
+    assert f"2.00 [{r.ci_lo:.2f}, {r.ci_hi:.2f}]" in md
+    assert "±" not in md
+    tex = tables.to_latex(agg, cell="mean_ci", decimals=2)
+    assert f"2.00 [{r.ci_lo:.2f}, {r.ci_hi:.2f}]" in tex
+    with pytest.raises(ValueError, match="cell"):
+        tables.to_markdown(agg, cell="median")

@@ -1,0 +1,243 @@
+"""Configuration of FACIAL-GAN: every size, weight and inference knob, saved as ``config.json``.
+
+The dataclasses here travel with the weights (:meth:`FacialGANConfig.to_dict` /
+:meth:`FacialGANConfig.from_dict`), so a checkpoint always rebuilds the network it was trained as.
+Defaults follow the reference implementation where it is documented (group length T = 128,
+32-d context latent, the loss weights of the fine-tuning script); sizes that the reference fixes
+for BFM + DeepSpeech (71 parameters, 16 × 29 audio windows) follow our face model and audio
+encoder instead (7 + K parameters, log-mel windows).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from facial.layout import ParamLayout
+
+
+@dataclass
+class LossWeights:
+    """Weights of the generator loss terms (reference values from the FACIAL fine-tuning script).
+
+    All parameter terms are computed in normalised units: pose z-scored per clip, blink and
+    expression z-scored with the training-set statistics stored in the checkpoint.
+    """
+
+    first_frame: float = 10.0      # L1 between the first predicted frame and the seed frame
+    expression: float = 20.0       # MSE on expression coefficients
+    expression_diff: float = 200.0  # MSE on their temporal differences
+    blink: float = 0.5
+    blink_diff: float = 1.0
+    pose: float = 1.0
+    pose_diff: float = 10.0
+    adversarial: float = 0.1       # LSGAN generator term
+    mouth: float = 10.0            # mouth-landmark MSE through the face model (ours; the paper's "lip" term)
+
+
+@dataclass
+class SmoothingConfig:
+    """Post-processing filters applied after generation (see :mod:`facial.audio2face.smoothing`).
+
+    ``expression_window`` / ``expression_order``: Savitzky–Golay filter over each expression
+    coefficient (0 = off). ``pose_sigma``: Gaussian filter over each pose track, in frames (0 = off).
+    ``blink_window``: Savitzky–Golay window on the raw blink track before blink control (0 = off).
+    """
+
+    name: str = "reference"
+    expression_window: int = 7
+    expression_order: int = 3
+    pose_sigma: float = 1.0
+    blink_window: int = 0
+    blink_order: int = 2
+
+
+SMOOTHING_PRESETS: dict[str, SmoothingConfig] = {
+    "reference": SmoothingConfig(),  # FACIAL's test-time filters: Savitzky–Golay (7, 3), Gaussian σ = 1 on pose
+    "none": SmoothingConfig(name="none", expression_window=0, pose_sigma=0.0),
+    "light": SmoothingConfig(name="light", expression_window=5, expression_order=3, pose_sigma=0.5),
+    "strong": SmoothingConfig(name="strong", expression_window=11, expression_order=3, pose_sigma=2.0),
+}
+
+
+@dataclass
+class InferenceConfig:
+    """How :func:`facial.audio2face.animate` turns network outputs into FaceParams.
+
+    - ``overlap``: frames shared by consecutive windows on long audio; each window is seeded with
+      the previous window's prediction at its first frame and the shared frames are cross-faded.
+    - ``smoothing``: name of a :data:`SMOOTHING_PRESETS` entry used when ``animate`` gets none.
+    - ``blink_control``: resample blink events to a target rate (the speaker's own by default);
+      the network's blink output serves as the propensity of a blink at each frame.
+    - ``blink_threshold``: a frame with blink above this is "closed" (same as
+      :func:`facial.speaker.blink.detect_blinks`).
+    - ``blink_min_gap_s``: minimum time between two generated blinks.
+    - ``blink_default_duration_s``: length of the generated blink when the speaker's clip has none.
+    - ``blink_template_half_s``: half-length of the blink template cut around each real blink.
+    - ``blink_baseline_fraction``: the network's sub-threshold lid motion is kept up to this
+      fraction of ``blink_threshold``.
+    - ``blink_sharpness``: exponent on the propensity when sampling blink times (0 = uniform).
+    - ``max_pose_gain``: upper bound of the calibrated pose gain (see ``pose_gain`` in the model).
+    """
+
+    overlap: int = 16
+    smoothing: str = "reference"
+    blink_control: bool = True
+    blink_threshold: float = 0.5
+    blink_min_gap_s: float = 1.0
+    blink_default_duration_s: float = 0.24
+    blink_template_half_s: float = 0.24
+    blink_baseline_fraction: float = 0.6
+    blink_sharpness: float = 2.0
+    max_pose_gain: float = 3.0
+
+
+@dataclass
+class FinetuneConfig:
+    """Personalisation presets (``effort``) used by :func:`facial.audio2face.personalised`.
+
+    Each effort is ``(steps, max_seconds)``: training stops at whichever comes first.
+    """
+
+    lr: float = 1e-4
+    batch_size: int = 8
+    stride: int = 1
+    fast_steps: int = 80
+    fast_max_seconds: float = 20.0
+    full_steps: int = 600
+    full_max_seconds: float = 600.0
+    adversarial: bool = True
+
+    def budget(self, effort: str) -> tuple[int, float]:
+        """``(steps, max_seconds)`` of an effort preset (``"fast"`` or ``"full"``)."""
+        if effort == "fast":
+            return self.fast_steps, self.fast_max_seconds
+        if effort == "full":
+            return self.full_steps, self.full_max_seconds
+        raise ValueError(f"unknown fine-tuning effort {effort!r}; use 'none', 'fast' or 'full'")
+
+
+@dataclass
+class AudioConfig:
+    """Parameters of the log-mel encoder the network was trained with (:class:`facial.audio.features.LogMelEncoder`)."""
+
+    sample_rate: int = 16000
+    n_mels: int = 80
+    hop_ms: float = 10.0
+    win_ms: float = 25.0
+    window: int = 32
+    fmin: float = 55.0
+    fmax: float = 7600.0
+
+    def encoder(self):
+        """The matching :class:`~facial.audio.features.LogMelEncoder`."""
+        from facial.audio.features import LogMelEncoder
+
+        return LogMelEncoder(sample_rate=self.sample_rate, n_mels=self.n_mels, hop_ms=self.hop_ms, win_ms=self.win_ms,
+                             window=self.window, fmin=self.fmin, fmax=self.fmax)
+
+
+@dataclass
+class FacialGANConfig:
+    """Architecture, losses and inference settings of FACIAL-GAN.
+
+    Context (temporal) branch: the centre ``context_steps`` audio steps of every frame's window →
+    ``context_layers`` Conv1d over time (``context_channels``) → 1-D U-Net over time
+    (``unet_levels`` levels, ``unet_channels`` · min(2^level, ``unet_max_mult``) channels) →
+    joined with the first frame's parameters → Conv1d → ``context_dim`` latent per frame.
+
+    Frame branch (shared over t): the frame's ``[window, n_mels]`` audio window → stride-2
+    Conv1d stack (``frame_channels``) → ``frame_dim`` (tanh) → with the context latent and the
+    ``style_dim`` speaker embedding → MLP (``head_hidden``) → 7 + K normalised parameters.
+
+    Discriminator: 2-D PatchGAN (``disc_layers`` stride-2 3×3 convs, ``disc_channels``) over the
+    parameter sequence stacked along time with its temporal differences; LSGAN.
+    """
+
+    n_expression: int = 32
+    seq_len: int = 128
+    fps: float = 25.0
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    context_steps: int = 4
+    context_channels: int = 128
+    context_layers: int = 2
+    unet_channels: int = 32
+    unet_levels: int = 4
+    unet_max_mult: int = 4
+    context_dim: int = 32
+    frame_channels: tuple[int, ...] = (64, 64, 96, 96)
+    frame_kernel: int = 3
+    frame_dim: int = 32
+    style_dim: int = 16
+    n_styles: int = 1
+    head_hidden: int = 128
+    dropout: float = 0.1
+    norm_groups: int = 8
+    negative_slope: float = 0.2
+    disc_channels: int = 32
+    disc_layers: int = 3
+    losses: LossWeights = field(default_factory=LossWeights)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    basis_id: str = ""
+    speakers: list[str] = field(default_factory=list)
+    personalised_for: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.seq_len < 1:
+            raise ValueError(f"seq_len must be ≥ 1, got {self.seq_len}")
+        if not 0 < self.context_steps <= self.audio.window:
+            raise ValueError(f"context_steps ({self.context_steps}) must be in 1..audio.window ({self.audio.window})")
+        if self.inference.overlap < 1 or self.inference.overlap >= self.seq_len:
+            raise ValueError(f"inference.overlap must be in 1..seq_len-1, got {self.inference.overlap} (seq_len {self.seq_len})")
+        self.frame_channels = tuple(int(c) for c in self.frame_channels)
+
+    @property
+    def layout(self) -> ParamLayout:
+        return ParamLayout(self.n_expression)
+
+    @property
+    def param_dim(self) -> int:
+        return self.layout.dim
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (nested dataclasses become dictionaries)."""
+        out = dataclasses.asdict(self)
+        out["frame_channels"] = list(self.frame_channels)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FacialGANConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are rejected so typos do not pass silently."""
+        data = dict(data)
+        nested = {"audio": AudioConfig, "losses": LossWeights, "inference": InferenceConfig, "finetune": FinetuneConfig}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown FacialGANConfig keys: {sorted(unknown)}")
+        for key, kind in nested.items():
+            if key in data and isinstance(data[key], dict):
+                sub_known = {f.name for f in dataclasses.fields(kind)}
+                bad = set(data[key]) - sub_known
+                if bad:
+                    raise ValueError(f"unknown {key} config keys: {sorted(bad)}")
+                data[key] = kind(**data[key])
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> "FacialGANConfig":
+        """A copy with some fields changed (``losses=...`` etc. take dataclasses or dictionaries)."""
+        data = self.to_dict()
+        for key, value in changes.items():
+            data[key] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        return FacialGANConfig.from_dict(data)
+
+
+def resolve_smoothing(smoothing: SmoothingConfig | str | None, default: str) -> SmoothingConfig:
+    """A :class:`SmoothingConfig` from a config, a preset name, or ``None`` (→ ``default`` preset)."""
+    if isinstance(smoothing, SmoothingConfig):
+        return smoothing
+    name = default if smoothing is None else smoothing
+    if name not in SMOOTHING_PRESETS:
+        raise ValueError(f"unknown smoothing {name!r}; choose one of {sorted(SMOOTHING_PRESETS)} or pass a SmoothingConfig")
+    return SMOOTHING_PRESETS[name]
