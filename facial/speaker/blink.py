@@ -55,14 +55,22 @@ def normalize_blink(aperture: np.ndarray, calibration: tuple[float, float] | Non
 
 
 def detect_blinks(blink: np.ndarray, fps: float = 25.0, threshold: float = 0.5, min_frames: int = 1,
-                  max_duration_s: float = 1.0) -> list[tuple[int, int]]:
+                  max_duration_s: float = 1.0, min_prominence: float = 0.3, baseline_s: float = 1.0) -> list[tuple[int, int]]:
     """Blink events ``[(start, end), …]`` (start inclusive, end exclusive) in a ``[T]`` blink track.
 
     An event is a run of frames with ``blink > threshold`` lasting at least ``min_frames``; runs
     separated by a single frame are merged; runs longer than ``max_duration_s`` are eye closures,
-    not blinks, and are dropped.
+    not blinks, and are dropped. A blink is a transient: its peak must rise at least
+    ``min_prominence`` above the local baseline (running median over ``baseline_s``), which
+    rejects squints and looking down, where the lids stay half-closed for a while.
     """
-    b = np.asarray(blink, dtype=np.float64) > threshold
+    from scipy.ndimage import median_filter
+
+    values = np.asarray(blink, dtype=np.float64)
+    if len(values) == 0:
+        return []
+    baseline = median_filter(values, size=max(3, int(round(baseline_s * fps)) | 1), mode="nearest")
+    b = (values > threshold) & (values - baseline > 0.5 * min_prominence)
     events: list[list[int]] = []
     t = 0
     n = len(b)
@@ -78,7 +86,8 @@ def detect_blinks(blink: np.ndarray, fps: float = 25.0, threshold: float = 0.5, 
         else:
             t += 1
     max_frames = max_duration_s * fps
-    return [(s, e) for s, e in events if e - s >= min_frames and e - s <= max_frames]
+    return [(s, e) for s, e in events
+            if min_frames <= e - s <= max_frames and (values[s:e] - baseline[s:e]).max() >= min_prominence]
 
 
 def blink_rate_per_min(blink: np.ndarray, fps: float, **kwargs) -> float:

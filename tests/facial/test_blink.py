@@ -43,3 +43,11 @@ def test_aperture_ignores_head_turn():
     rot = fm.euler_to_matrix(np.array([0.6, 0.0, 0.0]))
     turned = lm @ rot.T
     np.testing.assert_allclose(bm.eye_aperture(turned), bm.eye_aperture(lm), rtol=1e-6)
+
+
+def test_squint_plateau_is_not_a_blink():
+    b = np.zeros(300)
+    b[100:160] = 0.6  # eyes half closed for 2.4 s (squint / looking down)
+    b[130:133] = 1.0  # a real blink on top of it
+    b[200:203] = 0.9  # a blink from open eyes
+    assert bm.detect_blinks(b, 25) == [(130, 133), (200, 203)]
