@@ -101,12 +101,33 @@ def _check_agg(agg: pd.DataFrame) -> None:
         raise ValueError(f"summary lacks the column(s) {missing}; pass the output of aggregate()")
 
 
-def _pivot(agg: pd.DataFrame) -> tuple[list[str], list[str], dict[tuple[str, str], tuple[float, float]]]:
+def _pivot(agg: pd.DataFrame) -> tuple[list[str], list[str], dict[tuple[str, str], tuple[float, float, float, float]]]:
     _check_agg(agg)
     methods = list(dict.fromkeys(agg["method"].astype(str)))
     metrics = list(dict.fromkeys(agg["metric"].astype(str)))
-    cells = {(str(r.method), str(r.metric)): (float(r.mean), float(r.std)) for r in agg.itertuples(index=False)}
+    lo = agg["ci_lo"] if "ci_lo" in agg.columns else pd.Series(np.nan, index=agg.index)
+    hi = agg["ci_hi"] if "ci_hi" in agg.columns else pd.Series(np.nan, index=agg.index)
+    cells = {
+        (str(m), str(k)): (float(mu), float(sd), float(a), float(b))
+        for m, k, mu, sd, a, b in zip(agg["method"], agg["metric"], agg["mean"], agg["std"], lo, hi)
+    }
     return methods, metrics, cells
+
+
+_NAN4 = (float("nan"),) * 4
+
+
+def _cell_text(values: tuple[float, float, float, float], decimals: int, cell: str, *, pm: str, dash: str) -> str:
+    mean, std, lo, hi = values
+    if cell == "mean_std":
+        text = format_mean_std(mean, std, decimals, pm=pm)
+    elif cell == "mean_ci":
+        text = format_mean_std(mean, float("nan"), decimals)
+        if text != "–" and not (math.isnan(lo) or math.isnan(hi)):
+            text += f" [{lo:.{decimals}f}, {hi:.{decimals}f}]"
+    else:
+        raise ValueError(f"cell must be 'mean_std' or 'mean_ci', got {cell!r}")
+    return dash if text == "–" else text
 
 
 def _best(methods: list[str], metric: str, cells: Mapping, arrow: str) -> str | None:
@@ -179,11 +200,13 @@ def to_markdown(
     decimals: int = 3,
     *,
     bold_best: bool = False,
+    cell: str = "mean_std",
 ) -> str:
     """Markdown table of an :func:`aggregate` summary: one row per method, one column per metric.
 
     ``directions`` maps a metric to ``"higher"``/``"lower"`` (or ↑/↓): the header gets the arrow
-    and, with ``bold_best``, the best mean of that column is bold. Cells read ``mean ± std``.
+    and, with ``bold_best``, the best mean of that column is bold. Cells read ``mean ± std``, or
+    ``mean [ci_lo, ci_hi]`` with ``cell="mean_ci"``.
     """
     methods, metrics, cells = _pivot(agg)
     arrows = {m: _arrow(m, directions) for m in metrics}
@@ -193,7 +216,7 @@ def to_markdown(
     for method in methods:
         row: list[str] = [method]
         for metric in metrics:
-            text = format_mean_std(*cells.get((method, metric), (float("nan"), float("nan"))), decimals)
+            text = _cell_text(cells.get((method, metric), _NAN4), decimals, cell, pm=" ± ", dash="–")
             row.append(f"**{text}**" if best[metric] == method else text)
         rows.append(row)
     return markdown_table(header, rows)
@@ -207,10 +230,12 @@ def to_latex(
     caption: str | None = None,
     label: str | None = None,
     bold_best: bool = False,
+    cell: str = "mean_std",
 ) -> str:
     """LaTeX (booktabs) table of an :func:`aggregate` summary; same layout as :func:`to_markdown`.
 
     Method and metric names are escaped (``_`` → ``\\_``); arrows become ``$\\uparrow$``/``$\\downarrow$``.
+    ``cell`` as in :func:`to_markdown`.
     """
     methods, metrics, cells = _pivot(agg)
     arrows = {m: _arrow(m, directions) for m in metrics}
@@ -220,8 +245,7 @@ def to_latex(
     for method in methods:
         row = [latex_escape(method)]
         for metric in metrics:
-            text = format_mean_std(*cells.get((method, metric), (float("nan"), float("nan"))), decimals, pm=r" $\pm$ ")
-            text = "--" if text == "–" else text
+            text = _cell_text(cells.get((method, metric), _NAN4), decimals, cell, pm=r" $\pm$ ", dash="--")
             row.append(rf"\textbf{{{text}}}" if best[metric] == method else text)
         rows.append(row)
     return latex_table(header, rows, caption=caption, label=label, escape=False)

@@ -78,6 +78,11 @@ class InferenceConfig:
       fraction of ``blink_threshold``.
     - ``blink_sharpness``: exponent on the propensity when sampling blink times (0 = uniform).
     - ``max_pose_gain``: upper bound of the calibrated pose gain (see ``pose_gain`` in the model).
+    - ``min_stats_s``: a profile shorter than this has no reliable statistics of its own; the
+      model's typical pose spread and ``default_blink_rate_per_min`` are used instead.
+    - ``default_blink_rate_per_min``: conversational blink rate (Bentivoglio et al. 1997: 26/min).
+    - ``pose_std_floor``: lower bound of a pose std, relative (rotation in radians; translation and
+      scale as a fraction of the mean scale), so a still clip does not divide by zero.
     """
 
     overlap: int = 16
@@ -90,6 +95,9 @@ class InferenceConfig:
     blink_baseline_fraction: float = 0.6
     blink_sharpness: float = 2.0
     max_pose_gain: float = 3.0
+    min_stats_s: float = 4.0
+    default_blink_rate_per_min: float = 26.0
+    pose_std_floor: float = 1e-3
 
 
 @dataclass
