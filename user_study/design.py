@@ -38,7 +38,6 @@ from user_study.types import (
     TrialKey,
     check_name,
     check_scale,
-    choices_for,
     read_mapping,
 )
 
