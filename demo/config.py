@@ -1,0 +1,114 @@
+"""Settings of the app: limits and launch options, read from the environment by :meth:`DemoConfig.from_env`.
+
+=========================  =============================================================  =========
+variable                   meaning                                                        default
+=========================  =============================================================  =========
+``FACIAL_CHECKPOINT``      checkpoint folder or Hugging Face repo id of the pipeline       the repository's own
+``FACIAL_MAX_UPLOAD_MB``   largest accepted upload (MB); also Gradio's ``max_file_size``   200
+``FACIAL_MAX_AUDIO_S``     longest accepted speech recording (seconds)                     60
+``FACIAL_MAX_CLIP_S``      longest accepted speaker clip (seconds)                         120
+``FACIAL_CONCURRENCY``     generations run at once (others wait in the queue)              1
+``FACIAL_QUEUE_SIZE``      most requests waiting in the queue (0 = unlimited)              16
+``FACIAL_WORK_DIR``        parent folder of the per-request output folders                 a new temp folder
+``FACIAL_HOST``            address the server listens on                                   Gradio's (``GRADIO_SERVER_NAME`` or 127.0.0.1)
+``FACIAL_PORT``            port                                                            Gradio's (``GRADIO_SERVER_PORT`` or 7860)
+``FACIAL_DATA_ROOT``       folders typed in the Benchmark / User-study tabs must lie here  (any folder, on a loopback-only server)
+=========================  =============================================================  =========
+
+Typed server folders (and uploaded benchmark specs, which name server paths) are refused when the app
+listens beyond the loopback interface (e.g. a Space on 0.0.0.0) unless ``FACIAL_DATA_ROOT`` is set;
+zip uploads always work.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A setting from the environment is malformed; the message names the variable and what it expects."""
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    checkpoint: str | None = None
+    max_upload_mb: float = 200.0
+    max_audio_s: float = 60.0
+    max_clip_s: float = 120.0
+    concurrency: int = 1
+    queue_size: int = 16
+    work_dir: Path | None = None
+    host: str | None = None
+    port: int | None = None
+    data_root: Path | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_upload_mb", "max_audio_s", "max_clip_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be a positive number, got {getattr(self, name)!r}")
+        if self.concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.queue_size < 0:
+            raise ConfigError(f"queue_size must be 0 (unlimited) or more, got {self.queue_size}")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "DemoConfig":
+        """Settings from ``FACIAL_*`` variables (see the module docstring); unset or empty ones keep the defaults."""
+        env = os.environ if env is None else env
+        base = cls()
+
+        def get(var: str, conv, default, what: str):
+            raw = (env.get(var) or "").strip()
+            if not raw:
+                return default
+            try:
+                return conv(raw)
+            except ValueError:
+                raise ConfigError(f"{var}={raw!r} is not {what}; unset it or give e.g. {var}={default}") from None
+
+        return cls(
+            checkpoint=(env.get("FACIAL_CHECKPOINT") or "").strip() or None,
+            max_upload_mb=get("FACIAL_MAX_UPLOAD_MB", float, base.max_upload_mb, "a number of megabytes"),
+            max_audio_s=get("FACIAL_MAX_AUDIO_S", float, base.max_audio_s, "a number of seconds"),
+            max_clip_s=get("FACIAL_MAX_CLIP_S", float, base.max_clip_s, "a number of seconds"),
+            concurrency=get("FACIAL_CONCURRENCY", int, base.concurrency, "a whole number"),
+            queue_size=get("FACIAL_QUEUE_SIZE", int, base.queue_size, "a whole number"),
+            work_dir=get("FACIAL_WORK_DIR", Path, None, "a folder"),
+            host=(env.get("FACIAL_HOST") or "").strip() or None,
+            port=get("FACIAL_PORT", int, None, "a port number"),
+            data_root=get("FACIAL_DATA_ROOT", Path, None, "a folder"),
+        )
+
+    @property
+    def effective_host(self) -> str:
+        """The address Gradio will listen on (its own default when ``host`` is unset)."""
+        return self.host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+
+    @property
+    def loopback_only(self) -> bool:
+        return self.effective_host in ("127.0.0.1", "localhost", "::1")
+
+    def with_(self, **changes: Any) -> "DemoConfig":
+        return replace(self, **changes)
+
+    def queue_kwargs(self) -> dict[str, Any]:
+        """Arguments of ``Blocks.queue``."""
+        return {"default_concurrency_limit": self.concurrency, "max_size": self.queue_size or None}
+
+    def launch_kwargs(self) -> dict[str, Any]:
+        """Arguments of ``Blocks.launch``: server address, the upload limit, and the work folder as an
+        allowed path (results written there must be servable even outside the temp folder)."""
+        kwargs: dict[str, Any] = {"max_file_size": self.max_upload_bytes}
+        if self.host:
+            kwargs["server_name"] = self.host
+        if self.port:
+            kwargs["server_port"] = self.port
+        if self.work_dir is not None:
+            kwargs["allowed_paths"] = [str(self.work_dir)]
+        return kwargs
