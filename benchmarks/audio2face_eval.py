@@ -1,0 +1,301 @@
+"""Parameter-level evaluation of FACIAL-GAN (self-reenactment on held-out speakers).
+
+For every dev speaker with at least ``--min-seconds`` of tracked footage: each of their clips is
+split in time, the first 2/3 is the speaker's reference footage and the last 1/3 the test. The
+systems predict the test frames from the test audio alone:
+
+- ``facial-gan zero-shot``: the pretrained checkpoint (which must not have seen the speaker);
+- ``facial-gan fine-tuned``: that checkpoint fine-tuned on the speaker's first 2/3 (all clips);
+- ``facial-gan fast``: the same with the app's ``fast`` personalisation budget;
+- ``mean``: the speaker's mean parameters (constant);
+- ``replay``: the reference track (first 2/3) replayed from its start;
+- ``nearest-neighbour``: per test frame, the parameters of the reference frame whose audio window
+  is closest (PCA of the log-mel windows), then the same smoothing as FACIAL-GAN;
+- ``oracle``: the real parameters through the face model (the floor set by the K-dim basis).
+
+Metrics, on the test third: mouth-opening Pearson r between the predicted lips (expression on the
+speaker's face under a fixed mean pose, so head motion cannot fake lip motion) and the real mouth
+opening tracked in the video; mouth-landmark error (predicted expression under the *real* pose, 40
+lip points, centroids removed, mean 2-D distance in px and in % of face height); pose-std ratio
+predicted/real (mean over yaw, pitch, roll); blink rate predicted vs real (blinks/min).
+
+    python benchmarks/audio2face_eval.py --profiles /work/cache/profiles --manifest ../shared/data/MANIFEST.csv \\
+        --model CKPT_HELD_OUT -o docs/audio2face_eval.md --json /work/cache/a2f/eval.json
+
+Research footage is read from the profiles' source clips; nothing is copied.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from facial import layout
+from facial.audio2face import FacialGAN, animate
+from facial.audio2face.config import resolve_smoothing
+from facial.audio2face.finetune import finetune_clips
+from facial.audio2face.metrics import lip_opening, pearson
+from facial.audio2face.smoothing import smooth_params
+from facial.speaker import blink as blink_mod
+from facial.speaker import face_model as fm
+from facial.speaker.profile import load_profile
+from facial.training.datasets import clip_from_profile, profile_audio
+from facial.types import AudioClip, FaceParams, SpeakerProfile
+
+log = logging.getLogger("audio2face_eval")
+
+TRAIN_FRACTION = 2.0 / 3.0
+NN_COMPONENTS = 64
+SYSTEMS = ("facial-gan fine-tuned", "facial-gan fast", "facial-gan zero-shot", "nearest-neighbour", "replay", "mean", "oracle")
+
+
+# --------------------------------------------------------------------------- data
+def slice_profile(profile: SpeakerProfile, start: int, stop: int) -> SpeakerProfile:
+    """Frames ``[start, stop)`` of a profile with its statistics recomputed from those frames only."""
+    params = profile.params.slice(start, stop)
+    mean, std = params.pose.mean(0), params.pose.std(0)
+    stats = {"pose_mean": mean.tolist(), "pose_std": std.tolist(),
+             "blink_rate_per_min": blink_mod.blink_rate_per_min(params.blink, params.fps)}
+    return replace(profile, params=params, landmarks=profile.landmarks[start:stop], valid=profile.valid[start:stop], stats=stats,
+                   directory=None)
+
+
+def slice_audio(audio: AudioClip, fps: float, start: int, stop: int) -> AudioClip:
+    """The speech of frames ``[start, stop)`` (zero-padded when the audio track ends before the video)."""
+    a, b = int(round(start / fps * audio.sample_rate)), int(round(stop / fps * audio.sample_rate))
+    samples = audio.samples[a:b]
+    return AudioClip(np.pad(samples, (0, (b - a) - len(samples))).astype(np.float32), audio.sample_rate)
+
+
+@dataclass
+class SplitClip:
+    name: str
+    speaker: str
+    profile: SpeakerProfile
+    audio: AudioClip
+    split: int
+
+    @property
+    def train(self) -> SpeakerProfile:
+        return slice_profile(self.profile, 0, self.split)
+
+    @property
+    def test_range(self) -> tuple[int, int]:
+        return self.split, self.profile.n_frames
+
+    def test_audio(self) -> AudioClip:
+        return slice_audio(self.audio, self.profile.fps, *self.test_range)
+
+    def train_audio(self) -> AudioClip:
+        return slice_audio(self.audio, self.profile.fps, 0, self.split)
+
+
+def eval_speakers(manifest: Path, profiles: Path, min_seconds: float) -> dict[str, list[tuple[str, Path]]]:
+    """Speakers with ≥ ``min_seconds`` of tracked footage → their (clip id, profile dir), in manifest order."""
+    out: dict[str, list[tuple[str, Path]]] = {}
+    seconds: dict[str, float] = {}
+    for row in csv.DictReader(open(manifest)):
+        d = profiles / row["id"]
+        if row.get("kind") != "talking_video" or not (d / "profile.json").exists():
+            continue
+        person = row["person"].split(":")[0].strip()
+        info = json.loads((d / "profile.json").read_text())
+        out.setdefault(person, []).append((row["id"], d))
+        seconds[person] = seconds.get(person, 0.0) + info["n_frames"] / info["fps"]
+    return {p: clips for p, clips in out.items() if seconds[p] >= min_seconds}
+
+
+# --------------------------------------------------------------------------- baselines
+def baseline_mean(train: SpeakerProfile, n: int) -> FaceParams:
+    p = train.params
+    return FaceParams(np.repeat(p.pose.mean(0, keepdims=True), n, 0), np.repeat(p.expression.mean(0, keepdims=True), n, 0),
+                      np.full(n, float(p.blink.mean()), np.float32), p.fps)
+
+
+def baseline_replay(train: SpeakerProfile, n: int) -> FaceParams:
+    idx = np.arange(n) % train.n_frames
+    p = train.params
+    return FaceParams(p.pose[idx], p.expression[idx], p.blink[idx], p.fps)
+
+
+def baseline_nearest(train_feats: np.ndarray, train: SpeakerProfile, test_feats: np.ndarray, smoothing) -> FaceParams:
+    a = train_feats.reshape(len(train_feats), -1).astype(np.float64)
+    b = test_feats.reshape(len(test_feats), -1).astype(np.float64)
+    mu = a.mean(0)
+    _, _, vt = np.linalg.svd(a - mu, full_matrices=False)
+    comp = vt[:NN_COMPONENTS]
+    pa, pb = (a - mu) @ comp.T, (b - mu) @ comp.T
+    d = (pb ** 2).sum(1)[:, None] + (pa ** 2).sum(1)[None] - 2 * pb @ pa.T
+    idx = d.argmin(1)
+    p = train.params
+    return smooth_params(FaceParams(p.pose[idx], p.expression[idx], p.blink[idx], p.fps), smoothing)
+
+
+# --------------------------------------------------------------------------- metrics
+def _centred(points: np.ndarray) -> np.ndarray:
+    return points - points.mean(1, keepdims=True)
+
+
+def metrics(pred: FaceParams, clip: SplitClip, basis: fm.ExpressionBasis) -> dict[str, float]:
+    """Per-clip metrics of ``pred`` against the real test frames."""
+    s, e = clip.test_range
+    prof = clip.profile
+    real_lm = prof.landmarks[s:e]
+    real = prof.params.slice(s, e)
+    n = len(real)
+    if len(pred) != n:
+        raise ValueError(f"{clip.name}: prediction has {len(pred)} frames, the test part {n}")
+    lm = fm.landmarks_from_params(real.pose, pred.expression, real.blink, prof.identity, basis, prof.blink_shape)
+    m_pred = lip_opening(pred.expression, clip.train, basis)  # the lips alone: fixed (mean) pose
+    m_real = fm.mouth_opening(real_lm)  # the real track as tracked in the video
+    r = pearson(m_pred, m_real)
+    face_h = np.linalg.norm(real_lm[:, fm.CHIN, :2] - real_lm[:, fm.FOREHEAD, :2], axis=-1)
+    err = np.linalg.norm(_centred(lm[:, fm.MOUTH, :2]) - _centred(real_lm[:, fm.MOUTH, :2]), axis=-1).mean(1)
+    rot = layout.ROTATION
+    pose_ratio = float(np.mean(pred.pose[:, rot].std(0) / np.maximum(real.pose[:, rot].std(0), 1e-9)))
+    return {"frames": n, "mouth_r": r, "mouth_err_px": float(err.mean()), "mouth_err_pct": float(100 * (err / face_h).mean()),
+            "pose_std_ratio": pose_ratio, "blinks_pred": blink_mod.blink_rate_per_min(pred.blink, pred.fps),
+            "blinks_real": blink_mod.blink_rate_per_min(real.blink, real.fps),
+            "mouth_std_ratio": float(m_pred.std() / max(m_real.std(), 1e-9))}
+
+
+def aggregate(rows: list[dict]) -> dict[str, float]:
+    """Frame-weighted mean of per-clip metrics (NaN correlations count as 0: a constant track has none)."""
+    w = np.array([r["frames"] for r in rows], np.float64)
+    out = {"frames": int(w.sum())}
+    for key in rows[0]:
+        if key == "frames":
+            continue
+        v = np.array([r[key] for r in rows], np.float64)
+        if key == "mouth_r":
+            out["mouth_r_defined"] = bool(np.isfinite(v).all())
+            v = np.nan_to_num(v, nan=0.0)
+        out[key] = float((v * w).sum() / w.sum())
+    return out
+
+
+# --------------------------------------------------------------------------- run
+def evaluate(model: FacialGAN, speakers: dict[str, list[tuple[str, Path]]], *, finetune_steps: int, seed: int = 0,
+             progress: bool = True) -> dict:
+    """All systems on all speakers; returns per-clip rows, per-speaker and overall aggregates."""
+    basis = fm.ExpressionBasis.from_pretrained()
+    encoder = model.config.audio.encoder()
+    smoothing = resolve_smoothing(None, model.config.inference.smoothing)
+    rows: list[dict] = []
+    timings: dict[str, float] = {}
+    for person, entries in speakers.items():
+        if person in model.config.speakers:
+            log.warning("%s was in the checkpoint's training set: zero-shot numbers are not held-out", person)
+        clips = []
+        for cid, d in entries:
+            prof = load_profile(d)
+            clips.append(SplitClip(cid, person, prof, profile_audio(prof), int(round(prof.n_frames * TRAIN_FRACTION))))
+        train_data = [clip_from_profile(c.train, c.train_audio(), encoder, name=c.name, speaker=person,
+                                        pose_std_floor=model.config.inference.pose_std_floor) for c in clips]
+        t0 = time.perf_counter()
+        tuned = finetune_clips(model, train_data, steps=finetune_steps, progress=progress, name=person) if finetune_steps > 0 else model
+        timings[person] = time.perf_counter() - t0
+        log.info("%s: fine-tuned on %.1f s in %.0f s", person, sum(len(c) for c in train_data) / clips[0].profile.fps, timings[person])
+        fast = model.config.finetune.budget("fast")
+        t0 = time.perf_counter()
+        quick = finetune_clips(model, train_data, steps=fast.steps, max_seconds=fast.max_seconds, batch_size=fast.batch_size,
+                               adversarial=fast.adversarial, progress=progress, name=person)
+        timings[f"{person} (fast)"] = time.perf_counter() - t0
+        for c, td in zip(clips, train_data):
+            s, e = c.test_range
+            n = e - s
+            audio = c.test_audio()
+            train = c.train
+            test_feats = encoder(audio, c.profile.fps, n).windows
+            preds = {
+                "facial-gan fine-tuned": animate(tuned, audio, train, seed=seed),
+                "facial-gan fast": animate(quick, audio, train, seed=seed),
+                "facial-gan zero-shot": animate(model, audio, train, seed=seed),
+                "nearest-neighbour": baseline_nearest(td.features, train, test_feats, smoothing),
+                "replay": baseline_replay(train, n),
+                "mean": baseline_mean(train, n),
+                "oracle": c.profile.params.slice(s, e),
+            }
+            for system, pred in preds.items():
+                rows.append({"speaker": person, "clip": c.name, "system": system, **metrics(pred, c, basis)})
+    fps = clips[0].profile.fps
+    per_speaker = {}
+    for person in speakers:
+        for system in SYSTEMS:
+            sel = [{k: v for k, v in r.items() if k not in ("speaker", "clip", "system")} for r in rows
+                   if r["speaker"] == person and r["system"] == system]
+            per_speaker.setdefault(person, {})[system] = aggregate(sel)
+    overall = {}
+    for system in SYSTEMS:
+        vals = [per_speaker[p][system] for p in speakers]
+        overall[system] = {k: float(np.mean([v[k] for v in vals])) for k in vals[0] if k not in ("frames", "mouth_r_defined")}
+    return {"fps": fps, "rows": rows, "per_speaker": per_speaker, "overall": overall, "finetune_seconds": timings,
+            "checkpoint": model.weights_id(), "checkpoint_speakers": model.config.speakers, "finetune_steps": finetune_steps}
+
+
+def _fmt(v: float, digits: int = 3) -> str:
+    return "—" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def report(result: dict) -> str:
+    """Markdown tables of the result."""
+    lines = ["| system | mouth r ↑ | mouth err px ↓ | mouth err % face ↓ | pose-std ratio (→1) | blinks/min pred | blinks/min real |",
+             "|---|---|---|---|---|---|---|"]
+    for system in SYSTEMS:
+        o = result["overall"][system]
+        r = _fmt(o["mouth_r"]) if system != "mean" else "— (constant)"
+        lines.append(f"| {system} | {r} | {_fmt(o['mouth_err_px'], 2)} | {_fmt(o['mouth_err_pct'], 2)} | {_fmt(o['pose_std_ratio'], 2)} "
+                     f"| {_fmt(o['blinks_pred'], 1)} | {_fmt(o['blinks_real'], 1)} |")
+    lines += ["", "Per speaker (frame-weighted over the speaker's clips):", "",
+              "| speaker | test s | system | mouth r | mouth err px | mouth err % | pose-std ratio | blinks/min pred / real |",
+              "|---|---|---|---|---|---|---|---|"]
+    for person, systems in result["per_speaker"].items():
+        for system in SYSTEMS:
+            a = systems[system]
+            r = _fmt(a["mouth_r"]) if a.get("mouth_r_defined", True) else "—"
+            lines.append(f"| {person} | {a['frames'] / result['fps']:.1f} | {system} | {r} | {_fmt(a['mouth_err_px'], 2)} | {_fmt(a['mouth_err_pct'], 2)} "
+                         f"| {_fmt(a['pose_std_ratio'], 2)} | {_fmt(a['blinks_pred'], 1)} / {_fmt(a['blinks_real'], 1)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", type=Path, required=True, help="folder of tracked profiles named by manifest id")
+    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument("--model", required=True, help="pretrained checkpoint that has not seen the evaluated speakers")
+    parser.add_argument("--min-seconds", type=float, default=50.0)
+    parser.add_argument("--finetune-steps", type=int, help="fine-tuning steps per speaker (default: the 'full' preset)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--output", type=Path, help="Markdown table to write")
+    parser.add_argument("--json", type=Path, help="full results as JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    model = FacialGAN.from_pretrained(args.model)
+    speakers = eval_speakers(args.manifest, args.profiles, args.min_seconds)
+    log.info("speakers with ≥ %.0f s: %s", args.min_seconds, {p: [c for c, _ in v] for p, v in speakers.items()})
+    steps = args.finetune_steps if args.finetune_steps is not None else model.config.finetune.full_steps
+    result = evaluate(model, speakers, finetune_steps=steps, seed=args.seed)
+    table = report(result)
+    sys.stdout.write(table)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(table)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

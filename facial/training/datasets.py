@@ -1,0 +1,292 @@
+"""Training data for FACIAL-GAN: typed samples built from SpeakerProfile + AudioFeatures.
+
+```
+MANIFEST.csv / folder ─► discover() ─► [ProfileEntry]      (tracks missing clips into profiles)
+ProfileEntry ─► load_clips() ─► [ClipData]                  (audio features + raw parameter tracks)
+[ClipData] + normaliser ─► SequenceDataset ─► Sample        (groups of T frames, normalised)
+```
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from facial import media
+from facial.audio2face.stats import pose_statistics
+from facial.layout import from_array
+from facial.types import AudioClip, SpeakerProfile
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
+DEFAULT_ORIGINS = ("real", "likely_real")
+
+
+# --------------------------------------------------------------------------- clips
+@dataclass
+class ClipData:
+    """One tracked clip ready for training.
+
+    - ``features [T, W, D]``: audio windows per video frame;
+    - ``params [T, 7+K]``: raw parameter array (:func:`facial.layout.to_array` layout);
+    - ``pose_mean`` / ``pose_std [6]``: the clip's pose statistics (pose is z-scored per clip);
+    - ``style``: speaker-embedding index (0 = generic).
+    """
+
+    name: str
+    speaker: str
+    features: np.ndarray
+    params: np.ndarray
+    fps: float
+    pose_mean: np.ndarray
+    pose_std: np.ndarray
+    style: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.features) != len(self.params):
+            raise ValueError(f"{self.name}: {len(self.features)} audio windows for {len(self.params)} frames")
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    @property
+    def duration(self) -> float:
+        return len(self) / self.fps
+
+    def slice(self, start: int, stop: int, *, restat: bool = True, pose_std_floor: float = 1e-3) -> "ClipData":
+        """Frames ``[start, stop)``; with ``restat`` the pose statistics are recomputed from the slice."""
+        params = self.params[start:stop]
+        if len(params) == 0:
+            raise ValueError(f"{self.name}: empty slice [{start}, {stop})")
+        mean, std = (pose_statistics(from_array(params)[0], pose_std_floor) if restat else (self.pose_mean, self.pose_std))
+        return ClipData(f"{self.name}[{start}:{stop}]", self.speaker, self.features[start:stop], params, self.fps, mean, std, self.style)
+
+
+def clip_from_profile(profile: SpeakerProfile, audio: AudioClip, encoder, *, name: str = "", speaker: str = "",
+                      pose_std_floor: float = 1e-3) -> ClipData:
+    """Audio features aligned with the profile's frames + its parameter tracks."""
+    if profile.n_frames < 2:
+        raise ValueError(f"{name or 'profile'} has {profile.n_frames} frame(s); training needs a video clip, not a photo")
+    features = encoder(audio, profile.fps, profile.n_frames)
+    params = profile.params.to_array()
+    valid = np.asarray(profile.valid, bool)
+    mean, std = pose_statistics(profile.params.pose[valid] if valid.any() else profile.params.pose, pose_std_floor)
+    return ClipData(name or (profile.directory.name if profile.directory else "clip"), speaker or name, features.windows,
+                    params, profile.fps, mean, std)
+
+
+def profile_audio(profile: SpeakerProfile) -> AudioClip:
+    """The speech of a profile's clip: its ``source`` file, else its ``frames.mp4`` (which keeps the audio)."""
+    candidates: list[Path] = []
+    if profile.directory is not None:
+        info_path = Path(profile.directory) / "profile.json"
+        if info_path.exists():
+            source = json.loads(info_path.read_text()).get("source")
+            if source:
+                candidates.append(Path(source))
+    if profile.video is not None:
+        candidates.append(Path(profile.video))
+    errors = []
+    for path in candidates:
+        if not path.exists():
+            errors.append(f"{path}: missing")
+            continue
+        try:
+            return media.load_audio(path)
+        except media.MediaError as exc:
+            errors.append(str(exc))
+    where = profile.directory or "the profile"
+    raise ValueError(f"{where}: no clip with audio to learn from ({'; '.join(errors) or 'no source clip recorded'}); "
+                     "re-track the speaker's clip with sound (`facial track CLIP -o PROFILE_DIR`)")
+
+
+# --------------------------------------------------------------------------- discovery
+@dataclass
+class ProfileEntry:
+    """A training clip: profile directory, its name and the speaker it shows."""
+
+    name: str
+    speaker: str
+    directory: Path
+
+
+def _read_manifest(manifest: Path, origins: Iterable[str]) -> list[dict]:
+    origins = set(origins)
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [r for r in rows if r.get("kind") == "talking_video" and r.get("origin") in origins]
+
+
+def _speaker_of(row: dict) -> str:
+    return (row.get("person") or row["id"]).split(":")[0].strip() or row["id"]
+
+
+def discover(data: str | Path, *, profiles_dir: str | Path | None = None, manifest: str | Path | None = None,
+             origins: Sequence[str] = DEFAULT_ORIGINS, exclude_speakers: Sequence[str] = (), track_missing: bool = True,
+             progress: bool = True) -> list[ProfileEntry]:
+    """Training clips from ``data``: a MANIFEST.csv, a profile folder, a folder of profiles, or a folder of videos.
+
+    - MANIFEST.csv: rows of kind ``talking_video`` whose origin is in ``origins``; profiles live in
+      ``profiles_dir/<id>`` and missing ones are tracked there (``track_missing``).
+    - a folder of profiles (sub-folders with ``profile.json``): speakers from ``manifest`` when given
+      (matching folder names to manifest ids), else the folder names.
+    - a folder of videos: each is tracked into ``profiles_dir/<file stem>``.
+    Speakers listed in ``exclude_speakers`` are left out (held-out evaluation).
+    """
+    from facial.speaker.profile import is_profile_dir
+
+    data = Path(data)
+    if not data.exists():
+        raise FileNotFoundError(f"{data}: no such training data (give a MANIFEST.csv, a profile folder or a folder of clips)")
+    speakers: dict[str, str] = {}
+    if manifest is not None:
+        speakers = {r["id"]: _speaker_of(r) for r in _read_manifest(Path(manifest), origins)}
+    todo: list[tuple[str, str, Path, Path | None]] = []  # name, speaker, profile dir, clip to track
+    if data.is_file():
+        rows = _read_manifest(data, origins)
+        if profiles_dir is None:
+            raise ValueError("training from a MANIFEST.csv needs --profiles-dir (where the tracked profiles are or will be kept)")
+        for r in rows:
+            todo.append((r["id"], _speaker_of(r), Path(profiles_dir) / r["id"], data.parent / r["path"]))
+    elif is_profile_dir(data):
+        todo.append((data.name, speakers.get(data.name, data.name), data, None))
+    else:
+        subdirs = sorted(p for p in data.iterdir() if is_profile_dir(p))
+        videos = sorted(p for p in data.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        if subdirs:
+            for p in subdirs:
+                if speakers and p.name not in speakers:
+                    continue
+                todo.append((p.name, speakers.get(p.name, p.name), p, None))
+        elif videos:
+            if profiles_dir is None:
+                raise ValueError(f"{data} holds videos: give --profiles-dir to keep their tracked profiles")
+            for v in videos:
+                todo.append((v.stem, v.stem, Path(profiles_dir) / v.stem, v))
+        else:
+            raise ValueError(f"{data}: no profiles (folders with profile.json) and no video clips found")
+    excluded = set(exclude_speakers)
+    entries = []
+    for name, speaker, directory, clip in todo:
+        if speaker in excluded:
+            continue
+        if not is_profile_dir(directory):
+            if clip is None or not track_missing:
+                log.warning("skipping %s: no profile in %s", name, directory)
+                continue
+            from facial.speaker.landmarks import FaceTrackingError
+            from facial.speaker.track import track_to_dir
+
+            try:
+                track_to_dir(clip, directory, progress=progress, overlay=False)
+            except (FaceTrackingError, ValueError, media.MediaError) as exc:
+                log.warning("skipping %s: tracking failed (%s)", name, exc)
+                continue
+        entries.append(ProfileEntry(name, speaker, directory))
+    log.info("%d training clips from %d speakers%s", len(entries), len({e.speaker for e in entries}),
+             f" (held out: {', '.join(sorted(excluded))})" if excluded else "")
+    return entries
+
+
+def load_clips(entries: Sequence[ProfileEntry], encoder, *, min_frames: int = 2, pose_std_floor: float = 1e-3,
+               progress: bool = True) -> list[ClipData]:
+    """Load profiles and their audio into :class:`ClipData` (clips without audio or too short are skipped)."""
+    from tqdm.auto import tqdm
+
+    from facial.speaker.profile import load_profile
+
+    clips = []
+    for entry in tqdm(entries, desc="clips", disable=not progress):
+        profile = load_profile(entry.directory)
+        if profile.n_frames < min_frames:
+            log.warning("skipping %s: %d frames < %d", entry.name, profile.n_frames, min_frames)
+            continue
+        try:
+            audio = profile_audio(profile)
+        except ValueError as exc:
+            log.warning("skipping %s: %s", entry.name, exc)
+            continue
+        clips.append(clip_from_profile(profile, audio, encoder, name=entry.name, speaker=entry.speaker, pose_std_floor=pose_std_floor))
+    return clips
+
+
+# --------------------------------------------------------------------------- samples
+@dataclass
+class Sample:
+    """One training group: ``audio [L, W, D]``, normalised ``target [L, P]``, seed ``first [P]``, ``style`` index."""
+
+    audio: torch.Tensor
+    target: torch.Tensor
+    first: torch.Tensor
+    style: int
+
+
+@dataclass
+class Batch:
+    audio: torch.Tensor   # [B, L, W, D]
+    target: torch.Tensor  # [B, L, P]
+    first: torch.Tensor   # [B, P]
+    style: torch.Tensor   # [B] long
+
+    def to(self, device: torch.device | str) -> "Batch":
+        return Batch(self.audio.to(device), self.target.to(device), self.first.to(device), self.style.to(device))
+
+
+def collate(samples: Sequence[Sample]) -> Batch:
+    """Stack samples of equal length into a :class:`Batch`."""
+    return Batch(torch.stack([s.audio for s in samples]), torch.stack([s.target for s in samples]),
+                 torch.stack([s.first for s in samples]), torch.tensor([s.style for s in samples], dtype=torch.long))
+
+
+@dataclass
+class SequenceDataset(Dataset):
+    """All windows of ``seq_len`` frames (every ``stride`` frames, plus the last one) over the clips.
+
+    ``normalise(params, pose_mean, pose_std)`` maps a raw ``[T, P]`` array to network space
+    (:meth:`facial.audio2face.FacialGAN.normalise`). Clips shorter than ``seq_len`` are skipped
+    (with a log line).
+    """
+
+    clips: Sequence[ClipData]
+    normalise: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    seq_len: int
+    stride: int = 1
+    index: list[tuple[int, int]] = field(init=False, default_factory=list)
+    targets: list[np.ndarray] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.seq_len < 1 or self.stride < 1:
+            raise ValueError(f"seq_len and stride must be ≥ 1, got {self.seq_len}, {self.stride}")
+        self.targets = [self.normalise(c.params, c.pose_mean, c.pose_std) for c in self.clips]
+        skipped = []
+        for i, clip in enumerate(self.clips):
+            n = len(clip)
+            if n < self.seq_len:
+                skipped.append(clip.name)
+                continue
+            starts = list(range(0, n - self.seq_len + 1, self.stride))
+            if starts[-1] != n - self.seq_len:
+                starts.append(n - self.seq_len)
+            self.index += [(i, s) for s in starts]
+        if skipped:
+            log.info("%d clip(s) shorter than %d frames skipped: %s", len(skipped), self.seq_len, ", ".join(skipped))
+        if not self.index:
+            raise ValueError(f"no training window of {self.seq_len} frames: all clips are shorter")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> Sample:
+        c, s = self.index[i]
+        clip = self.clips[c]
+        target = torch.from_numpy(np.ascontiguousarray(self.targets[c][s:s + self.seq_len]))
+        audio = torch.from_numpy(np.ascontiguousarray(clip.features[s:s + self.seq_len]))
+        return Sample(audio, target, target[0].clone(), clip.style)
