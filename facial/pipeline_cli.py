@@ -1,0 +1,139 @@
+"""``facial generate`` and ``facial train-renderer``, added to the main CLI through :func:`register`.
+
+```
+facial generate [--audio AUDIO] [--speaker CLIP_OR_PHOTO_OR_PROFILE] -o OUT.mp4 [--renderer warp|neural]
+                [--fps 25] [--head-motion 1.0] [--blink-rate PER_MIN] [--seed N]
+facial train-renderer PROFILE_DIR [--size 256|512] [--minutes M | --steps N] [--device auto]
+```
+Without ``--audio``/``--speaker`` the built-in example is used (see :mod:`facial.examples`).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class StageProgress:
+    """A progress bar per pipeline stage (tqdm), fed by ``callback(stage, fraction)``."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.stage: str | None = None
+        self.bar = None
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        from tqdm.auto import tqdm
+
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=100, desc=f"{stage:>8}", unit="%", leave=True, bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")
+        self.bar.update(max(0, int(round(100 * min(max(fraction, 0.0), 1.0))) - self.bar.n))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(int(n))
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Handler of ``facial generate``."""
+    from facial.pipeline import FacialPipeline
+
+    _threads(args.threads)
+    audio, speaker = args.audio, args.speaker
+    if audio is None or speaker is None:
+        from facial.examples import default_inputs
+
+        ex_audio, ex_speaker = default_inputs(args.cache_dir)
+        if audio is None and speaker is None:
+            log.info("no --audio/--speaker: using the built-in example (%s, %s)", ex_audio.name, ex_speaker.name)
+        audio, speaker = audio or ex_audio, speaker or ex_speaker
+    neural = {k: v for k, v in (("size", args.neural_size), ("minutes", args.neural_minutes), ("steps", args.neural_steps))
+              if v is not None}
+    pipe = FacialPipeline(cache_dir=args.cache_dir, max_audio_seconds=args.max_audio_seconds, device=args.device,
+                          driver=args.driver, audio2face=args.audio2face)
+    progress = StageProgress(enabled=not args.quiet)
+    try:
+        result = pipe.generate(audio, speaker, args.output, renderer=args.renderer, head_motion=args.head_motion,
+                               blink_rate=args.blink_rate, seed=args.seed, finetune_effort=args.finetune_effort,
+                               freeze_pose_blink=args.lips_only, fps=args.fps, neural_options=neural or None, progress=progress)
+    finally:
+        progress.close()
+    times = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    log.info("wrote %s (%d frames, %s driver, %s renderer; %s)", result.video, len(result.params), result.driver, result.renderer, times)
+    return 0
+
+
+def cmd_train_renderer(args: argparse.Namespace) -> int:
+    """Handler of ``facial train-renderer``."""
+    from facial.face2vid import train_renderer
+    from facial.speaker.profile import is_profile_dir
+
+    if not is_profile_dir(args.profile):
+        raise ValueError(f"{args.profile} is not a speaker profile folder; make one with `facial track CLIP -o {args.profile}`")
+    if args.minutes is not None and args.steps is not None:
+        raise ValueError("give --minutes or --steps, not both")
+    out = train_renderer(args.profile, size=args.size, minutes=args.minutes, steps=args.steps, device=args.device,
+                         progress=not args.quiet, out_dir=args.output, threads=args.threads,
+                         amp=None if args.no_bf16 else "auto", seed=args.seed)
+    log.info("neural renderer written to %s (training curve: %s)", out, Path(out) / "curve.png")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``generate`` and ``train-renderer`` to the ``facial`` CLI's sub-parsers."""
+    p = subparsers.add_parser("generate", help="speech + speaker clip/photo/profile → talking-face mp4",
+                              description="Make a talking-face video. Without --audio/--speaker, the built-in example "
+                                          "(astronaut photo + an espeak-ng sentence) is used.")
+    p.add_argument("--audio", type=Path, help="speech recording (wav/mp3/m4a or a video with sound)")
+    p.add_argument("--speaker", type=Path, help="speaker clip, photo, or profile folder from `facial track`")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output .mp4")
+    p.add_argument("--renderer", choices=["warp", "neural"], default="warp",
+                   help="warp: training-free, CPU (default); neural: FACIAL's Rendering-to-Video (trained per speaker, GPU)")
+    p.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
+    p.add_argument("--head-motion", type=float, default=1.0, help="head-motion strength: 0 still … 1 the speaker's own (default 1)")
+    p.add_argument("--blink-rate", type=float, help="blinks per minute (default: the speaker's own rate)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (blinks, sampling)")
+    p.add_argument("--finetune-effort", choices=["none", "fast", "full"], default="fast", help="FACIAL-GAN personalisation (cached)")
+    p.add_argument("--lips-only", action="store_true", help="baseline: hold the head still and the eyes open")
+    p.add_argument("--max-audio-seconds", type=float, default=120.0, help="refuse longer speech (default 120)")
+    p.add_argument("--cache-dir", type=Path, help="cache folder (default $FACIAL_CACHE or ~/.cache/facial)")
+    p.add_argument("--audio2face", help="FACIAL-GAN checkpoint folder or HF repo id (default: packaged)")
+    p.add_argument("--driver", choices=["auto", "facial-gan", "envelope"], default="auto",
+                   help="motion driver; auto falls back to the procedural envelope driver when FACIAL-GAN is missing")
+    p.add_argument("--neural-size", type=int, help="neural renderer resolution when it must be trained (default 256)")
+    p.add_argument("--neural-minutes", type=float, help="training budget when the neural renderer must be trained (default 10)")
+    p.add_argument("--neural-steps", type=int, help="training steps instead of minutes")
+    p.add_argument("--device", default="auto", help="torch device for the neural renderer (default: CUDA if present)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_generate)
+
+    p = subparsers.add_parser("train-renderer", help="train the neural renderer on a speaker profile",
+                              description="Train FACIAL's Rendering-to-Video network on a speaker's clip, holding out the last "
+                                          "10%% of frames and logging PSNR/SSIM on them (PROFILE_DIR/face2vid/train_log.csv, curve.png).")
+    p.add_argument("profile", type=Path, help="speaker profile folder (from `facial track`)")
+    p.add_argument("--size", type=int, default=256, help="square resolution: 256 or 512 (GPU); 64–128 train on a CPU")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, help="wall-clock training budget (default 10)")
+    budget.add_argument("--steps", type=int, help="number of training steps")
+    p.add_argument("--device", default="auto", help="cuda, cpu or auto (default)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--no-bf16", action="store_true", help="disable bf16 autocast on CUDA")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", type=Path, help="output folder (default PROFILE_DIR/face2vid)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train_renderer)
