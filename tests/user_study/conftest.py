@@ -13,7 +13,7 @@ from facial.types import AudioClip
 from user_study.design import StudyPaths, derive_order_seed, participant_order, plan_trials, save_json, study_id_for
 from user_study.types import Key, Manifest, Trial, default_questions
 
-SHARED = Path(os.environ.get("FACIAL_SHARED_DATA", "/work/shared/data"))  # override to test the skip
+SHARED = Path(os.environ.get("FACIAL_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))  # override to test the skip
 RAW_CLIPS = ["pcavs/Audio_Source_00015.mp4", "pcavs/Audio_Source_00086.mp4", "pcavs/Input_00010.mp4"]
 
 
