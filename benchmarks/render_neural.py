@@ -24,7 +24,7 @@ from render_warp import load_or_track
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clip", default="dfrf__cnn2_25fps", help="manifest id of a real talking video")
-    ap.add_argument("--work", type=Path, default=Path("/work/cache/render/profiles"))
+    ap.add_argument("--work", type=Path, default=Path.home() / ".cache" / "facial" / "bench-profiles")
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--minutes", type=float)
     ap.add_argument("--steps", type=int)

@@ -92,7 +92,7 @@ def bench_clip(manifest_id: str, work: Path, max_frames: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", nargs="+", default=DEFAULT_CLIPS, help="manifest ids of real talking videos")
-    ap.add_argument("--work", type=Path, default=Path("/work/cache/render/profiles"), help="where tracked profiles are kept")
+    ap.add_argument("--work", type=Path, default=Path.home() / ".cache" / "facial" / "bench-profiles", help="where tracked profiles are kept")
     ap.add_argument("--threads", type=int, default=2, help="OpenCV/torch threads")
     ap.add_argument("--max-frames", type=int, default=250, help="frames used for self-reconstruction and speed")
     ap.add_argument("--json", type=Path, help="write the rows as JSON here")
