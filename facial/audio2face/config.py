@@ -10,9 +10,10 @@ encoder instead (7 + K parameters, log-mel windows).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from facial.audio.features import LogMelEncoder
 from facial.layout import ParamLayout
 
 
@@ -147,23 +148,16 @@ class FinetuneConfig:
 
 
 @dataclass
-class AudioConfig:
-    """Parameters of the log-mel encoder the network was trained with (:class:`facial.audio.features.LogMelEncoder`)."""
+class AudioConfig(LogMelEncoder):
+    """Parameters of the log-mel encoder the network was trained with (saved in config.json).
 
-    sample_rate: int = 16000
-    n_mels: int = 80
-    hop_ms: float = 10.0
-    win_ms: float = 25.0
-    window: int = 32
-    fmin: float = 55.0
-    fmax: float = 7600.0
+    The fields and defaults are :class:`facial.audio.features.LogMelEncoder`'s; only the values
+    travel with the weights.
+    """
 
-    def encoder(self):
+    def encoder(self) -> LogMelEncoder:
         """The matching :class:`~facial.audio.features.LogMelEncoder`."""
-        from facial.audio.features import LogMelEncoder
-
-        return LogMelEncoder(sample_rate=self.sample_rate, n_mels=self.n_mels, hop_ms=self.hop_ms, win_ms=self.win_ms,
-                             window=self.window, fmin=self.fmin, fmax=self.fmax)
+        return LogMelEncoder(**asdict(self))
 
 
 @dataclass
