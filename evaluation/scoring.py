@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from evaluation import registry
+from facial import layout
 from evaluation.extractors.cache import ArrayCache, default_cache_dir
 from evaluation.types import ClipInput, EvalConfig, MetricSpec, MetricUnavailable, MetricValue, _jsonable
 
@@ -83,7 +84,7 @@ class EvalContext:
             return {}
         from evaluation.extractors.eyes import blink_track
 
-        out = {name: np.degrees(face.pose[:, i]).astype(np.float32) for i, name in enumerate(("yaw", "pitch", "roll"))}
+        out = {name: np.degrees(layout.pose_column(face.pose, name)).astype(np.float32) for name in layout.ROTATION_NAMES}
         out["blink"] = blink_track(face.eye_aperture())[0]
         out["mouth"] = face.mouth_opening()
         return out

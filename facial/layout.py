@@ -21,9 +21,30 @@ import numpy as np
 
 POSE_NAMES: tuple[str, ...] = ("yaw", "pitch", "roll", "tx", "ty", "scale")
 POSE_DIM = len(POSE_NAMES)
-ROTATION = slice(0, 3)
-TRANSLATION = slice(3, 5)
-SCALE = 5
+YAW, PITCH, ROLL, TX, TY, SCALE = range(POSE_DIM)
+ROTATION = slice(YAW, ROLL + 1)
+TRANSLATION = slice(TX, TY + 1)
+ROTATION_NAMES: tuple[str, ...] = POSE_NAMES[ROTATION]
+
+
+def rotation(pose: np.ndarray) -> np.ndarray:
+    """``[..., 6]`` poses → ``[..., 3]`` yaw, pitch, roll (radians)."""
+    return np.asarray(pose)[..., ROTATION]
+
+
+def translation(pose: np.ndarray) -> np.ndarray:
+    """``[..., 6]`` poses → ``[..., 2]`` tx, ty (pixels)."""
+    return np.asarray(pose)[..., TRANSLATION]
+
+
+def scale(pose: np.ndarray) -> np.ndarray:
+    """``[..., 6]`` poses → ``[...]`` scale (pixels per canonical unit)."""
+    return np.asarray(pose)[..., SCALE]
+
+
+def pose_column(pose: np.ndarray, name: str) -> np.ndarray:
+    """One named pose column (``"yaw"``, ``"pitch"``, ``"roll"``, ``"tx"``, ``"ty"``, ``"scale"``)."""
+    return np.asarray(pose)[..., POSE_NAMES.index(name)]
 
 
 @dataclass(frozen=True)

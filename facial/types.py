@@ -97,6 +97,21 @@ class FaceParams:
     def n_expression(self) -> int:
         return self.expression.shape[1]
 
+    @property
+    def rotation(self) -> np.ndarray:
+        """``[T, 3]`` yaw, pitch, roll in radians (a view of ``pose``)."""
+        return layout.rotation(self.pose)
+
+    @property
+    def translation(self) -> np.ndarray:
+        """``[T, 2]`` tx, ty in pixels (a view of ``pose``)."""
+        return layout.translation(self.pose)
+
+    @property
+    def scale(self) -> np.ndarray:
+        """``[T]`` scale in pixels per canonical unit (a view of ``pose``)."""
+        return layout.scale(self.pose)
+
     def to_array(self) -> np.ndarray:
         return layout.to_array(self.pose, self.expression, self.blink)
 

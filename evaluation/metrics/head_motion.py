@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from facial import layout
+
 from evaluation.types import Direction, Kind, MetricSpec, MetricValue
 
 FAMILY = "head_motion"
@@ -152,7 +154,7 @@ def compute(ctx, names: list[str]) -> dict[str, MetricValue]:
     fps = ctx.config.fps
     sigma = ctx.config.bas_sigma_frames
     face = ctx.face("video")
-    angles = face.pose[:, :3]
+    angles = layout.rotation(face.pose)
     values = measure(angles, fps)
     out: dict[str, MetricValue] = {}
     details = {"n_frames": len(angles)}
@@ -170,7 +172,7 @@ def compute(ctx, names: list[str]) -> dict[str, MetricValue]:
     ratio_names = [n for n in names if n in RATIO_OF]
     if ratio_names:
         real = ctx.face("footage")
-        real_angles = real.pose[:, :3]
+        real_angles = layout.rotation(real.pose)
         real_values = measure(real_angles, fps)
         if "bas_ratio" in ratio_names:
             from facial import media

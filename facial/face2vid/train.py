@@ -291,13 +291,10 @@ def train_renderer(profile_dir: str | Path | SpeakerProfile, *, size: int = 256,
 
 def plot_curve(rows: list[dict], baseline: dict, path: Path) -> Path:
     """Held-out PSNR and SSIM against training minutes, with the warp renderer as a reference line."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from facial import plotting
 
     mins = [r["minutes"] for r in rows]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = plotting.new_figure(1, 2, figsize=(9, 3.2))
     for ax, key, label in ((axes[0], "psnr", "PSNR (dB)"), (axes[1], "ssim", "SSIM")):
         ax.plot(mins, [r[key] for r in rows], marker="o", ms=3, label="neural renderer")
         if f"warp_{key}" in baseline:
@@ -306,7 +303,4 @@ def plot_curve(rows: list[dict], baseline: dict, path: Path) -> Path:
         ax.set_ylabel(f"held-out {label}")
         ax.grid(alpha=0.3)
     axes[0].legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return plotting.save_figure(fig, path, dpi=110)

@@ -22,6 +22,7 @@ import logging
 import cv2
 import numpy as np
 
+from facial import layout
 from facial.face_render import mesh
 from facial.face_render.eye_map import make_eye_map
 from facial.face_render.progress import progress_reporter
@@ -42,7 +43,7 @@ def reference_frame_index(profile: SpeakerProfile, frames: np.ndarray | range | 
         idx = idx[valid]
     pose = profile.params.pose[idx]
     opening = fm.mouth_opening(profile.landmarks[idx])
-    cost = (np.abs(pose[:, 0]) + np.abs(pose[:, 1])) / 0.1 + profile.params.blink[idx] / 0.2 + opening / 0.02
+    cost = (np.abs(layout.pose_column(pose, "yaw")) + np.abs(layout.pose_column(pose, "pitch"))) / 0.1 + profile.params.blink[idx] / 0.2 + opening / 0.02
     return int(idx[int(np.argmin(cost))])
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from facial import media
+from facial import layout, media
 from facial.face_render import blend, eye_map, mesh, synth
 from facial.face_render.progress import ProgressArg, progress_reporter
 from facial.face_render.raster import Raster, rasterize
@@ -83,10 +83,10 @@ class RenderPlan:
 def pose_features(pose: np.ndarray, config: WarpConfig) -> np.ndarray:
     """``[T, 6]`` poses → ``[T, 6]`` features whose Euclidean distance is the pose cost unit."""
     p = np.asarray(pose, dtype=np.float64)
-    s = np.maximum(p[:, 5], 1e-6)
-    return np.stack([p[:, 0] / config.rotation_sigma, p[:, 1] / config.rotation_sigma, p[:, 2] / config.roll_sigma,
-                     p[:, 3] / (s * config.translation_sigma), p[:, 4] / (s * config.translation_sigma),
-                     np.log(s) / config.scale_sigma], axis=1)
+    s = np.maximum(layout.scale(p), 1e-6)
+    rot_sigma = np.array([config.rotation_sigma, config.rotation_sigma, config.roll_sigma])  # yaw, pitch, roll
+    return np.concatenate([layout.rotation(p) / rot_sigma, layout.translation(p) / (s[:, None] * config.translation_sigma),
+                           (np.log(s) / config.scale_sigma)[:, None]], axis=1)
 
 
 def _pairwise_sq(a: np.ndarray, b: np.ndarray) -> np.ndarray:

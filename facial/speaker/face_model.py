@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facial import layout
+
 log = logging.getLogger(__name__)
 
 # Landmarks that move little with expression (forehead, nose bridge, temples, eye corners).
@@ -128,8 +130,8 @@ def fit_pose(identity: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np
 def pose_to_transform(pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``pose [T,6]`` → ``(R [T,3,3], t [T,3] with tz = 0, s [T])``."""
     pose = np.asarray(pose, dtype=np.float64)
-    t = np.concatenate([pose[:, 3:5], np.zeros((len(pose), 1))], 1)
-    return euler_to_matrix(pose[:, :3]), t, pose[:, 5]
+    t = np.concatenate([layout.translation(pose), np.zeros((len(pose), 1))], 1)
+    return euler_to_matrix(layout.rotation(pose)), t, layout.scale(pose)
 
 
 # --------------------------------------------------------------------------- expression basis

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facial import media
+from facial import layout, media, plotting
 from facial.speaker import blink as blink_mod
 from facial.speaker import face_model as fm
 from facial.types import FaceParams
@@ -16,24 +16,20 @@ AXIS_LENGTH = 0.8  # canonical units (stable points have unit RMS radius)
 def plot_tracks(params: FaceParams, path: str | Path, *, mouth: np.ndarray | None = None, title: str = "",
                 reference: FaceParams | None = None) -> Path:
     """Pose (deg / px), blink (with detected events) and mouth opening over time, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     t = np.arange(len(params)) / params.fps
     rows = 4 if mouth is not None else 3
-    fig, axes = plt.subplots(rows, 1, figsize=(10, 2.1 * rows), sharex=True)
-    deg = np.degrees(params.pose[:, :3])
-    for i, name in enumerate(("yaw", "pitch", "roll")):
+    fig, axes = plotting.new_figure(rows, 1, figsize=(10, 2.1 * rows), sharex=True)
+    deg = np.degrees(params.rotation)
+    for i, name in enumerate(layout.ROTATION_NAMES):
         axes[0].plot(t, deg[:, i], label=name, lw=1)
     if reference is not None:
         tr = np.arange(len(reference)) / reference.fps
-        axes[0].plot(tr, np.degrees(reference.pose[:, 0]), "k--", lw=0.8, label="yaw (reference)")
+        axes[0].plot(tr, np.degrees(layout.pose_column(reference.pose, "yaw")), "k--", lw=0.8, label="yaw (reference)")
     axes[0].set_ylabel("rotation (deg)")
     axes[0].legend(loc="upper right", fontsize=7, ncol=4)
-    axes[1].plot(t, params.pose[:, 3] - params.pose[0, 3], label="tx − tx₀", lw=1)
-    axes[1].plot(t, params.pose[:, 4] - params.pose[0, 4], label="ty − ty₀", lw=1)
+    shift = params.translation - params.translation[:1]
+    axes[1].plot(t, shift[:, 0], label="tx − tx₀", lw=1)
+    axes[1].plot(t, shift[:, 1], label="ty − ty₀", lw=1)
     axes[1].set_ylabel("translation (px)")
     axes[1].legend(loc="upper right", fontsize=7)
     axes[2].plot(t, params.blink, color="tab:purple", lw=1)
@@ -49,12 +45,7 @@ def plot_tracks(params: FaceParams, path: str | Path, *, mouth: np.ndarray | Non
     axes[-1].set_xlabel("time (s)")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return plotting.save_figure(fig, path, dpi=90)
 
 
 def draw_overlay(frame: np.ndarray, landmarks: np.ndarray, pose: np.ndarray, blink: float, valid: bool = True) -> np.ndarray:
@@ -65,10 +56,10 @@ def draw_overlay(frame: np.ndarray, landmarks: np.ndarray, pose: np.ndarray, bli
     colour = (0, 255, 0) if valid else (255, 160, 0)
     for x, y in landmarks[:, :2].astype(int):
         cv2.circle(out, (int(x), int(y)), 1, colour, -1, lineType=cv2.LINE_AA)
-    rot = fm.euler_to_matrix(pose[None, :3])[0]
+    rot = fm.euler_to_matrix(layout.rotation(pose)[None])[0]
     origin = landmarks[1, :2]
     for axis, c in zip(np.eye(3), ((255, 0, 0), (0, 255, 0), (0, 0, 255))):
-        tip = origin + pose[5] * AXIS_LENGTH * (rot @ axis)[:2]
+        tip = origin + layout.scale(pose) * AXIS_LENGTH * (rot @ axis)[:2]
         cv2.arrowedLine(out, tuple(origin.astype(int)), tuple(tip.astype(int)), c, 2, tipLength=0.15)
     h = out.shape[0]
     bar = int(0.3 * h * float(blink))
