@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +20,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+from facial import atomic, hashing
+from facial.cache import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -34,26 +36,16 @@ WORDS_PER_MINUTE = 130
 _LOCK = threading.Lock()
 
 
-def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """The project's cache folder: ``cache_dir``, else ``$FACIAL_CACHE``, else ``~/.cache/facial``."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("FACIAL_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "facial"
-
-
 def astronaut_photo(path: str | Path) -> Path:
     """Write scikit-image's astronaut photo (public domain) to ``path`` (PNG) and return it."""
     import cv2
     import skimage.data
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     img = skimage.data.astronaut()
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    if not cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1])):
-        raise OSError(f"could not write {tmp}")
-    os.replace(tmp, path)
+    with atomic.atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1])):
+            raise OSError(f"could not write {path}")
     return path
 
 
@@ -121,9 +113,7 @@ def synthesize_speech(text: str, path: str | Path, *, voice: str = VOICE, wpm: i
         if not _espeak_binary(text, out, voice, wpm):
             samples, rate = _espeak_library(text, voice, wpm)
             sf.write(str(out), samples, rate, subtype="PCM_16")
-        partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-        shutil.copyfile(out, partial)
-        os.replace(partial, path)
+        atomic.copy_file(out, path)
     return path
 
 
@@ -131,9 +121,7 @@ def default_inputs(cache_dir: str | Path | None = None) -> tuple[Path, Path]:
     """``(audio_path, speaker_path)`` of the built-in example, created on first use."""
     root = cache_root(cache_dir) / "examples"
     speaker = root / "astronaut.png"
-    import hashlib
-
-    key = hashlib.sha256(f"{SENTENCE}|{VOICE}|{WORDS_PER_MINUTE}".encode()).hexdigest()[:10]
+    key = hashing.sha256_text(f"{SENTENCE}|{VOICE}|{WORDS_PER_MINUTE}", length=10)
     audio = root / f"example_sentence-{key}.wav"
     if not speaker.exists():
         astronaut_photo(speaker)

@@ -12,7 +12,6 @@ ffmpeg is the system binary when one is on ``PATH``, else the static build that 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -22,12 +21,14 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from facial import atomic, hashing
 from facial.types import AudioClip, VideoFrames
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FPS = 25.0
 SAMPLE_RATE = 16000
+TRUNCATED_FRACTION = 0.5  # fewer decoded frames than this share of the header's duration: truncated
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
@@ -58,6 +59,7 @@ class MediaInfo:
     width: int | None = None
     height: int | None = None
     n_frames: int | None = None
+    video_duration: float | None = None  # the video stream's own duration when the header states one
 
 
 def _check_exists(path: Path) -> Path:
@@ -85,19 +87,21 @@ def probe(path: str | Path) -> MediaInfo:
             v = next((s for s in container.streams if s.type == "video"), None)
             a = next((s for s in container.streams if s.type == "audio"), None)
             duration = float(container.duration / 1e6) if container.duration else 0.0
-            fps = width = height = n_frames = None
+            fps = width = height = n_frames = video_duration = None
             if v is not None:
                 rate = v.average_rate or v.guessed_rate
                 fps = float(rate) if rate else None
                 width, height = v.codec_context.width, v.codec_context.height
                 n_frames = int(v.frames) if v.frames else None
-                if not duration and v.duration and v.time_base:
-                    duration = float(v.duration * v.time_base)
+                if v.duration and v.time_base:
+                    video_duration = float(v.duration * v.time_base)
+                if not duration and video_duration:
+                    duration = video_duration
             if a is not None and not duration and a.duration and a.time_base:
                 duration = float(a.duration * a.time_base)
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path} is not a readable audio/video file ({exc}); convert it to mp4/wav") from exc
-    return MediaInfo(path, duration, v is not None, a is not None, fps, width, height, n_frames)
+    return MediaInfo(path, duration, v is not None, a is not None, fps, width, height, n_frames, video_duration)
 
 
 def _run(cmd: list[str], *, input: bytes | None = None) -> subprocess.CompletedProcess:
@@ -106,6 +110,27 @@ def _run(cmd: list[str], *, input: bytes | None = None) -> subprocess.CompletedP
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
         raise MediaError(f"ffmpeg failed ({' | '.join(tail)})")
     return proc
+
+
+def _ffmpeg_input(src: Path, *, start: float = 0.0, duration: float | None = None, filters: list[str] | None = None) -> list[str]:
+    """The one ffmpeg command prefix for reading ``src``: seek to ``start``, keep ``duration`` seconds,
+    apply the video ``filters``; callers append output options and the destination."""
+    cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-y"]
+    if start > 0:
+        cmd += ["-ss", f"{start:.3f}"]
+    cmd += [*_literal_input(src)]
+    if duration is not None:
+        cmd += ["-t", f"{duration:.3f}"]
+    if filters:
+        cmd += ["-vf", ",".join(filters)]
+    return cmd
+
+
+def _literal_input(src: Path) -> list[str]:
+    """``-i`` arguments that make ffmpeg read ``src`` literally: the ``file:`` protocol (a name with
+    ``:`` or a leading ``-`` is not a protocol or an option) and, for images, no ``%d`` patterns."""
+    pattern_off = ["-f", "image2", "-pattern_type", "none"] if is_image(src) and "%" in Path(src).name else []
+    return [*pattern_off, "-i", f"file:{Path(src)}"]
 
 
 def _read_ppm(stream) -> np.ndarray | None:
@@ -133,29 +158,38 @@ def iter_video(
     max_side: int | None = None,
     start: float = 0.0,
     duration: float | None = None,
+    max_seconds: float | None = None,
+    limit_hint: str = "",
 ) -> Iterator[np.ndarray]:
     """Yield ``[n, H, W, 3]`` uint8 RGB chunks resampled to ``fps`` (None keeps the source rate).
 
     ``max_side`` downscales so the longer side is at most that many pixels. Rotation metadata is
     applied (frames come out as they are displayed). Images yield a single frame.
+
+    ``max_seconds`` bounds the decode itself, whatever the container header claims: ffmpeg stops
+    one frame past the limit, and a clip that has that frame is refused with :class:`MediaError`
+    (``limit_hint`` names the setting that raises the limit). A clip whose frames end well before
+    the duration its header states is refused as truncated.
     """
     path = _check_exists(Path(path))
     info = probe(path)
     if not info.has_video:
         raise MediaError(f"{path} has no video stream; give a video clip or a photo of the speaker")
+    rate = fps or info.fps or DEFAULT_FPS
+    max_frames = None
+    if max_seconds is not None and not is_image(path):
+        if info.duration and info.duration - start > max_seconds + 0.05:
+            raise MediaError(_too_long(path.name, info.duration - start, max_seconds, limit_hint))
+        max_frames = int(np.floor(max_seconds * rate + 1e-6))
+        duration = min(duration, max_seconds + 2.0 / rate) if duration is not None else max_seconds + 2.0 / rate
     filters = []
     if fps is not None and not is_image(path):
         filters.append(f"fps={fps}")
     if max_side:
         filters.append(f"scale='if(gt(iw,ih),min({max_side},iw),-2)':'if(gt(iw,ih),-2,min({max_side},ih))'")
-    cmd = [ffmpeg_exe(), "-v", "error", "-nostdin"]
-    if start > 0:
-        cmd += ["-ss", f"{start:.3f}"]
-    cmd += ["-i", str(path)]
-    if duration is not None:
-        cmd += ["-t", f"{duration:.3f}"]
-    if filters:
-        cmd += ["-vf", ",".join(filters)]
+    cmd = _ffmpeg_input(path, start=start, duration=duration, filters=filters)
+    if max_frames is not None:
+        cmd += ["-frames:v", str(max_frames + 1)]
     cmd += ["-an", "-f", "image2pipe", "-vcodec", "ppm", "-"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     buf: list[np.ndarray] = []
@@ -166,6 +200,8 @@ def iter_video(
             if frame is None:
                 break
             buf.append(frame)
+            if max_frames is not None and n_total + len(buf) > max_frames:
+                raise MediaError(_too_long(path.name, None, max_seconds, limit_hint))
             if len(buf) == chunk:
                 n_total += len(buf)
                 yield np.stack(buf)
@@ -179,7 +215,13 @@ def iter_video(
         proc.stderr.close()
         proc.wait()
     if n_total == 0:
-        raise MediaError(f"no frames could be decoded from {path} ({err.strip()[-200:]})")
+        raise MediaError(f"no frames could be decoded from {path.name} ({err.strip()[-200:]})")
+    expected = (info.video_duration or info.duration or 0.0) - start
+    if duration is not None:
+        expected = min(expected, duration)
+    if not is_image(path) and expected > 1.0 and n_total / rate < TRUNCATED_FRACTION * expected:
+        raise MediaError(f"{path.name} looks truncated: its header says {expected:.1f} s but only {n_total / rate:.1f} s of "
+                         "frames decode; export or upload the whole file again")
 
 
 def read_video(path: str | Path, fps: float | None = DEFAULT_FPS, *, max_frames: int | None = None, max_side: int | None = None) -> VideoFrames:
@@ -197,22 +239,37 @@ def read_video(path: str | Path, fps: float | None = DEFAULT_FPS, *, max_frames:
     return VideoFrames(frames, float(fps if fps is not None else (info.fps or DEFAULT_FPS)))
 
 
-def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, max_seconds: float | None = None) -> AudioClip:
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, max_seconds: float | None = None,
+               limit_hint: str = "") -> AudioClip:
     """Mono float32 audio at ``sample_rate`` from any audio or video file.
 
-    Raises :class:`MediaError` when the file has no audio stream or is longer than ``max_seconds``.
+    Raises :class:`MediaError` when the file has no audio stream or is longer than ``max_seconds``
+    — checked on the header first and then on the decode itself, which stops just past the limit
+    (a header that understates the length cannot make the server decode an hour of audio).
+    ``limit_hint`` names the setting that raises the limit (e.g. ``--max-audio-seconds``).
     """
     path = _check_exists(Path(path))
     info = probe(path)
     if not info.has_audio:
-        raise MediaError(f"{path} has no audio stream; give a speech recording (wav/mp3/m4a) or a video with sound")
+        raise MediaError(f"{path.name} has no audio stream; give a speech recording (wav/mp3/m4a) or a video with sound")
     if max_seconds is not None and info.duration > max_seconds + 0.05:
-        raise MediaError(f"{path} lasts {info.duration:.1f} s, over the limit of {max_seconds:.0f} s; trim it or raise the limit")
-    proc = _run([ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"])
+        raise MediaError(_too_long(path.name, info.duration, max_seconds, limit_hint))
+    cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", *_literal_input(path)]
+    if max_seconds is not None:
+        cmd += ["-t", f"{max_seconds + 0.5:.3f}"]
+    proc = _run(cmd + ["-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"])
     samples = np.frombuffer(proc.stdout, dtype=np.float32).copy()
     if samples.size == 0:
-        raise MediaError(f"{path}: the audio stream decoded to no samples")
+        raise MediaError(f"{path.name}: the audio stream decoded to no samples")
+    if max_seconds is not None and samples.size > (max_seconds + 0.05) * sample_rate:
+        raise MediaError(_too_long(path.name, None, max_seconds, limit_hint))
     return AudioClip(samples, sample_rate)
+
+
+def _too_long(name: str, seconds: float | None, limit: float, hint: str) -> str:
+    length = f"lasts {seconds:.1f} s" if seconds is not None else "is longer than its header says"
+    how = f"raise {hint}" if hint else "raise the limit"
+    return f"{name} {length}, over the limit of {limit:g} s; trim it or {how}"
 
 
 def save_wav(path: str | Path, audio: AudioClip) -> Path:
@@ -290,9 +347,7 @@ def write_video(
                   "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(tmp_out)])
         else:
             _run([ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(video), "-c", "copy", "-movflags", "+faststart", str(tmp_out)])
-        tmp_final = path.with_name(f".{path.name}.partial")
-        shutil.copyfile(tmp_out, tmp_final)
-        os.replace(tmp_final, path)
+        atomic.copy_file(tmp_out, path)
     log.info("wrote %s (%d frames at %g fps%s)", path, n, fps, ", with audio" if audio is not None else "")
     return path
 
@@ -308,34 +363,16 @@ def transcode(src: str | Path, dst: str | Path, *, fps: float = DEFAULT_FPS, siz
     filters = [] if is_image(src) else [f"fps={fps}"]
     if size is not None:
         filters.append(f"scale={size[0]}:{size[1]}")
-    cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-y"]
-    if start > 0:
-        cmd += ["-ss", f"{start:.3f}"]
-    cmd += ["-i", str(src)]
-    if duration is not None:
-        cmd += ["-t", f"{duration:.3f}"]
-    if filters:
-        cmd += ["-vf", ",".join(filters)]
+        if size[0] % 2 or size[1] % 2:
+            filters.append("pad=ceil(iw/2)*2:ceil(ih/2)*2")
+    cmd = _ffmpeg_input(src, start=start, duration=duration, filters=filters)
     cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
-    if size is not None and (size[0] % 2 or size[1] % 2):
-        cmd[cmd.index("-vf") + 1] += ",pad=ceil(iw/2)*2:ceil(ih/2)*2"
     cmd += (["-c:a", "aac", "-b:a", "128k", "-ac", "1"] if info.has_audio else ["-an"])
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.stem}.partial.mp4")
-    try:
+    with atomic.atomic_path(dst) as tmp:
         _run(cmd + ["-movflags", "+faststart", str(tmp)])
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dst
 
 
-def file_hash(path: str | Path, *, n_bytes: int | None = None) -> str:
+def file_hash(path: str | Path) -> str:
     """sha256 of a file's content (hex), used as cache key for tracked speakers."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return hashing.sha256_file(path)

@@ -19,8 +19,6 @@ motion, blinks at the requested rate) and says so in the log and in ``GenerateRe
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +26,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from facial import media
+from facial import atomic, media
+from facial.audio2face.drivers import envelope_params, freeze_pose_and_blinks
+from facial.cache import cache_root, profile_dir
 from facial.types import AudioClip, FaceParams, SpeakerProfile, VideoFrames
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ ProgressCallback = Callable[[str, float], None]
 DEFAULT_MAX_AUDIO_SECONDS = 120.0
 SHORT_CLIP_SECONDS = 2.0
 RENDERERS = ("warp", "neural")
+SILENCE_LEVEL = 1e-3  # peak amplitude below which a recording counts as silent
 STAGES = ("speaker", "audio", "finetune", "animate", "render", "mux")
 
 
@@ -52,13 +53,6 @@ class GenerateResult:
     driver: str = "facial-gan"
     renderer: str = "warp"
     notes: list[str] = field(default_factory=list)
-
-
-def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """``cache_dir``, else ``$FACIAL_CACHE``, else ``~/.cache/facial``."""
-    from facial.examples import cache_root as _root
-
-    return _root(cache_dir)
 
 
 # --------------------------------------------------------------------------- parameter helpers
@@ -88,77 +82,6 @@ def fit_length(params: FaceParams, n_frames: int) -> FaceParams:
     return FaceParams.from_array(arr, params.fps)
 
 
-def freeze_pose_and_blinks(params: FaceParams, profile: SpeakerProfile) -> FaceParams:
-    """The "lips only" baseline: pose held at the speaker's first (valid) frame, eyes open throughout."""
-    idx = int(np.flatnonzero(profile.valid)[0]) if np.any(profile.valid) else 0
-    pose = np.repeat(profile.params.pose[idx:idx + 1], len(params), axis=0)
-    return FaceParams(pose, params.expression, np.zeros(len(params), np.float32), params.fps)
-
-
-def envelope_params(audio: AudioClip, profile: SpeakerProfile, *, fps: float | None = None, head_motion: float = 1.0,
-                    blink_rate: float | None = None, seed: int = 0, basis=None) -> FaceParams:
-    """Procedural driver used when FACIAL-GAN is unavailable (not the paper's method).
-
-    Mouth opening follows the speech envelope along the expression direction that opens the
-    inner lips (minimum-norm over the leading basis components); the head replays the
-    speaker's own pose track back and forth around its mean (a photo gets a gentle seeded sway),
-    scaled by ``head_motion``; blinks are placed at ``blink_rate`` per minute (default: the
-    speaker's own rate, 15/min when unknown) at seeded random times.
-    """
-    from facial.audio.features import speech_envelope
-    from facial.face_render.mesh import default_basis
-    from facial.speaker import face_model as fm
-
-    basis = basis or default_basis()
-    fps = float(fps or profile.fps)
-    n = audio.n_frames(fps)
-    rng = np.random.default_rng(seed)
-    # mouth
-    env = speech_envelope(audio, fps, n).astype(np.float64)
-    ref = np.percentile(env, 95) if np.any(env > 0) else 1.0
-    env = np.clip(env / max(ref, 1e-8), 0.0, 1.0)
-    env = np.where(env < 0.1, 0.0, env) ** 0.7
-    env = np.convolve(np.pad(env, 1, mode="edge"), np.ones(3) / 3, mode="valid")
-    k = min(8, basis.k)
-    comps = basis.components[:k]
-    g = comps[:, fm.LOWER_LIP_INNER, 1] - comps[:, fm.UPPER_LIP_INNER, 1]
-    ident = profile.identity
-    height = float(np.linalg.norm(ident[fm.CHIN, :2] - ident[fm.FOREHEAD, :2]))
-    gap0 = float(ident[fm.LOWER_LIP_INNER, 1] - ident[fm.UPPER_LIP_INNER, 1])
-    target_gap = 0.085 * height * env
-    expression = np.zeros((n, basis.k), np.float32)
-    expression[:, :k] = ((target_gap - gap0)[:, None] * g[None, :] / max(float(g @ g), 1e-8)).astype(np.float32)
-    # pose
-    pose_track = profile.params.pose
-    mean = pose_track.mean(0)
-    if len(pose_track) > 1:
-        period = 2 * len(pose_track) - 2
-        idx = np.arange(n) % max(period, 1)
-        idx = np.where(idx >= len(pose_track), period - idx, idx)
-        pose = mean + head_motion * (pose_track[idx] - mean)
-    else:
-        t = np.arange(n) / fps
-        sway = np.zeros((n, 6))
-        for axis, amp in ((0, 0.05), (1, 0.03), (2, 0.02)):
-            for f, ph in zip(rng.uniform(0.08, 0.35, 3), rng.uniform(0, 2 * np.pi, 3)):
-                sway[:, axis] += amp / 3 * np.sin(2 * np.pi * f * t + ph)
-        pose = mean + head_motion * sway
-    # blinks
-    rate = blink_rate if blink_rate is not None else (profile.stats.get("blink_rate_per_min") or 15.0)
-    blink = np.zeros(n, np.float32)
-    shape = np.array([0.35, 0.85, 1.0, 0.75, 0.35, 0.1], np.float32)
-    count = int(round(rate * n / fps / 60.0))
-    if count > 0 and n > len(shape) + 2:
-        starts = np.sort(rng.choice(np.arange(1, n - len(shape)), size=min(count, max(1, (n - len(shape)) // int(fps))), replace=False))
-        last = -10 ** 9
-        for s in starts:
-            if s - last < fps * 0.8:
-                continue
-            blink[s:s + len(shape)] = np.maximum(blink[s:s + len(shape)], shape[:len(blink[s:s + len(shape)])])
-            last = s
-    return FaceParams(pose.astype(np.float32), expression, blink, fps)
-
-
 # --------------------------------------------------------------------------- the pipeline
 class FacialPipeline:
     """Audio + speaker → talking-face video (see the module docstring).
@@ -166,12 +89,17 @@ class FacialPipeline:
     - ``audio2face``: a ``FacialGAN``, a checkpoint folder / Hugging Face repo id, or None (the
       packaged checkpoint; when missing, ``driver="auto"`` uses :func:`envelope_params`).
     - ``driver``: ``"auto"``, ``"facial-gan"`` (error if unavailable) or ``"envelope"``.
-    - ``max_audio_seconds``: longer speech is refused with a clear message.
+    - ``max_audio_seconds`` / ``max_clip_seconds``: longer speech / speaker clips are refused with a
+      clear message while decoding (a header that understates the length does not get through);
+      ``limit_settings`` names the settings that raise them in the messages (command-line flags by
+      default, the app passes its environment variables).
     - ``device``: for the neural renderer ("auto": CUDA when available).
     """
 
     def __init__(self, *, cache_dir: str | Path | None = None, audio2face: Any = None, basis=None,
-                 max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS, device: str = "auto", driver: str = "auto"):
+                 max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS, device: str = "auto", driver: str = "auto",
+                 max_clip_seconds: float | None = None,
+                 limit_settings: tuple[str, str] = ("--max-audio-seconds", "--max-clip-seconds")):
         from facial.face_render.mesh import default_basis
 
         if driver not in ("auto", "facial-gan", "envelope"):
@@ -179,16 +107,21 @@ class FacialPipeline:
         self.cache_dir = cache_root(cache_dir)
         self.basis = basis or default_basis()
         self.max_audio_seconds = float(max_audio_seconds)
+        self.max_clip_seconds = None if max_clip_seconds is None else float(max_clip_seconds)
+        self.limit_settings = limit_settings
         self.device = device
         self.driver = driver
         self.base_model = None
         self.driver_note = ""
         if driver != "envelope":
+            from facial.hub import CheckpointNotFound
+
             try:
                 from facial.audio2face import FacialGAN
 
                 self.base_model = audio2face if isinstance(audio2face, FacialGAN) else FacialGAN.from_pretrained(audio2face)
-            except (ImportError, FileNotFoundError, ValueError, OSError) as exc:
+            except CheckpointNotFound as exc:
+                # "auto" falls back only when no checkpoint is installed at all; a broken one is an error
                 if driver == "facial-gan" or audio2face is not None:
                     raise
                 self.driver_note = f"FACIAL-GAN unavailable ({exc}); using the procedural envelope driver"
@@ -197,7 +130,7 @@ class FacialPipeline:
     # ------------------------------------------------------------------ speaker
     def profile_dir_for(self, speaker: str | Path, fps: float) -> Path:
         """Cache folder of a speaker file's profile (content hash + fps)."""
-        return self.cache_dir / "profiles" / f"{media.file_hash(speaker)[:20]}-{fps:g}fps"
+        return profile_dir(self.cache_dir, media.file_hash(speaker), fps)
 
     def speaker_profile(self, speaker: str | Path | SpeakerProfile, *, fps: float = media.DEFAULT_FPS,
                         progress: bool = False) -> SpeakerProfile:
@@ -219,16 +152,10 @@ class FacialPipeline:
         if is_profile_dir(target):
             log.info("using the cached speaker profile %s", target)
             return load_profile(target)
-        profile = track_clip(speaker, fps=fps, basis=self.basis, progress=progress)
-        tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
+        profile = track_clip(speaker, fps=fps, basis=self.basis, progress=progress, max_seconds=self.max_clip_seconds,
+                             limit_hint=self.limit_settings[1])
+        with atomic.atomic_dir(target) as tmp:
             save_profile(profile, tmp)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         log.info("speaker profile cached in %s", target)
         return load_profile(target)
 
@@ -322,15 +249,21 @@ class FacialPipeline:
         for p in (audio, speaker):
             if isinstance(p, (str, Path)) and Path(p).exists() and Path(p).resolve() == out_path.resolve():
                 raise ValueError(f"the output {out_path} is one of the inputs; choose another output path")
+        atomic.check_writable(out_path)  # before any work: a read-only or missing location fails now
         timings: dict[str, float] = {}
         notes: list[str] = [self.driver_note] if self.driver_note else []
 
         t = time.perf_counter()
         cb("audio", 0.0)
-        clip = audio if isinstance(audio, AudioClip) else media.load_audio(audio, max_seconds=self.max_audio_seconds)
+        clip = audio if isinstance(audio, AudioClip) else media.load_audio(audio, max_seconds=self.max_audio_seconds,
+                                                                            limit_hint=self.limit_settings[0])
         if clip.duration > self.max_audio_seconds + 0.05:
-            raise media.MediaError(f"the audio lasts {clip.duration:.1f} s, over the limit of {self.max_audio_seconds:.0f} s; "
-                                   "trim it or raise the limit (--max-audio-seconds)")
+            raise media.MediaError(f"the audio lasts {clip.duration:.1f} s, over the limit of {self.max_audio_seconds:g} s; "
+                                   f"trim it or raise {self.limit_settings[0]}")
+        if not np.any(np.abs(clip.samples) > SILENCE_LEVEL):
+            msg = "the speech recording is silent: the lips will not move; check the microphone or the file"
+            log.warning("%s", msg)
+            notes.append(msg)
         if clip.duration < 1.0 / fps:
             raise media.MediaError(f"the audio lasts {clip.duration * 1000:.0f} ms, shorter than one frame; give a longer recording")
         cb("audio", 1.0)

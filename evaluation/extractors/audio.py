@@ -7,18 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from facial.audio.features import frame_envelope  # the one speech envelope
 
-def frame_envelope(samples: np.ndarray, sample_rate: int, n_frames: int, fps: float = 25.0) -> np.ndarray:
-    """RMS amplitude of the speech in each video frame, ``[n_frames]`` (zero-padded past the end)."""
-    hop = sample_rate / fps
-    s = np.asarray(samples, dtype=np.float64).ravel()
-    edges = np.round(np.arange(n_frames + 1) * hop).astype(int)
-    need = edges[-1]
-    if len(s) < need:
-        s = np.pad(s, (0, need - len(s)))
-    sq = np.concatenate([[0.0], np.cumsum(s[:need] ** 2)])
-    counts = np.maximum(np.diff(edges), 1)
-    return np.sqrt((sq[edges[1:]] - sq[edges[:-1]]) / counts)
+__all__ = ["frame_envelope", "onset_frames"]
 
 
 def onset_frames(samples: np.ndarray, sample_rate: int, fps: float = 25.0, n_frames: int | None = None) -> np.ndarray:

@@ -7,15 +7,14 @@ The default folder is ``$FACIAL_EVAL_CACHE`` or ``~/.cache/facial/eval``.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from facial import atomic, hashing
+from facial.cache import eval_cache_root
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +22,8 @@ _HASHES: dict[tuple[str, int, int], str] = {}
 
 
 def default_cache_dir() -> Path:
-    """``$FACIAL_EVAL_CACHE`` or ``~/.cache/facial/eval``."""
-    env = os.environ.get("FACIAL_EVAL_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "facial" / "eval"
+    """``$FACIAL_EVAL_CACHE`` or ``~/.cache/facial/eval`` (:func:`facial.cache.eval_cache_root`)."""
+    return eval_cache_root()
 
 
 def content_hash(path: str | Path) -> str:
@@ -34,17 +32,13 @@ def content_hash(path: str | Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _HASHES:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _HASHES[key] = h.hexdigest()
+        _HASHES[key] = hashing.sha256_file(path)
     return _HASHES[key]
 
 
 def params_key(**params: Any) -> str:
     """Short stable hash of keyword parameters (for cache keys)."""
-    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return hashing.sha256_json(params, length=10)
 
 
 class ArrayCache:
@@ -71,12 +65,5 @@ class ArrayCache:
         path = self.path(key)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic.atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})

@@ -22,12 +22,12 @@ face oval), so ``lmd_face`` is comparable between our methods, not with publishe
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from evaluation.extractors.cache import ArrayCache, content_hash, params_key
+from facial.speaker.landmarks import LandmarkTrack
 
 log = logging.getLogger(__name__)
 
@@ -117,40 +117,8 @@ def align_crops(frames: np.ndarray, landmarks: np.ndarray, size: int = 224) -> n
     return out
 
 
-@dataclass
-class FaceTrack:
-    """A tracked clip: ``landmarks [T, 478, 3]`` (pixels of the clip's frames), ``valid [T]``,
-    ``pose [T, 6]`` (yaw, pitch, roll in radians, tx, ty in pixels, scale), ``fps``, ``size`` (w, h)."""
-
-    landmarks: np.ndarray
-    valid: np.ndarray
-    pose: np.ndarray
-    fps: float
-    size: tuple[int, int]
-    notes: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.valid)
-
-    @property
-    def lm68(self) -> np.ndarray:
-        return to_68(self.landmarks)
-
-    @property
-    def duration(self) -> float:
-        return len(self) / self.fps
-
-    def mouth_opening(self) -> np.ndarray:
-        """Inner-lip gap / face height per frame (:func:`facial.speaker.face_model.mouth_opening`)."""
-        from facial.speaker.face_model import mouth_opening
-
-        return mouth_opening(self.landmarks)
-
-    def eye_aperture(self) -> np.ndarray:
-        """``[T, 2]`` lid aperture / eye width (:func:`facial.speaker.blink.eye_aperture`)."""
-        from facial.speaker.blink import eye_aperture
-
-        return eye_aperture(self.landmarks)
+#: Evaluation's face tracks are the project's one track type, with ``pose`` always fitted.
+FaceTrack = LandmarkTrack
 
 
 def head_pose(landmarks: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -178,8 +146,8 @@ def extract_face_track(video: str | Path, *, fps: float = 25.0, cache: ArrayCach
     key = f"face-v{EXTRACTOR_VERSION}-{content_hash(video)[:24]}-{params_key(fps=fps, max_seconds=max_seconds, max_side=max_side)}"
     hit = cache.load(key)
     if hit is not None:
-        return FaceTrack(hit["landmarks"], hit["valid"].astype(bool), hit["pose"], float(hit["fps"]),
-                         tuple(int(v) for v in hit["size"]), [str(n) for n in hit["notes"]])
+        return FaceTrack(hit["landmarks"], hit["valid"].astype(bool), float(hit["fps"]), tuple(int(v) for v in hit["size"]),
+                         [str(n) for n in hit["notes"]], pose=hit["pose"])
     info = media.probe(video)
     if not info.has_video:
         raise media.MediaError(f"{video} has no video stream")
@@ -195,7 +163,7 @@ def extract_face_track(video: str | Path, *, fps: float = 25.0, cache: ArrayCach
         landmarks = landmarks * np.float32(scale)
         size = (int(round(track.size[0] * scale)), int(round(track.size[1] * scale)))
     pose = head_pose(landmarks, track.valid)
-    face = FaceTrack(landmarks, track.valid.astype(bool), pose, float(fps), size, list(track.notes))
+    face = FaceTrack(landmarks, track.valid.astype(bool), float(fps), size, list(track.notes), pose=pose)
     cache.save(key, {"landmarks": face.landmarks, "valid": face.valid, "pose": face.pose, "fps": np.float64(fps),
                      "size": np.array(size), "notes": np.array(face.notes, dtype=str)})
     return face

@@ -51,7 +51,7 @@ def lmd(generated: np.ndarray, real: np.ndarray, points: np.ndarray | slice | No
 
 def compute(ctx, names: list[str]) -> dict[str, MetricValue]:
     """LMD of the clip in ``ctx`` against its reference."""
-    from evaluation.extractors.landmarks import MOUTH_68, inter_ocular
+    from evaluation.extractors.landmarks import MOUTH_68, inter_ocular, to_68
 
     gen = ctx.face("video")
     ref = ctx.face("reference")
@@ -59,8 +59,8 @@ def compute(ctx, names: list[str]) -> dict[str, MetricValue]:
     details: dict[str, object] = {"n_frames": n}
     if abs(len(gen) - len(ref)) > 1:
         details["note"] = f"frame counts differ ({len(gen)} vs {len(ref)} real); compared the first {n}"
-    g68 = gen.lm68[:n, :, :2].astype(np.float64)
-    r68 = ref.lm68[:n, :, :2].astype(np.float64)
+    g68 = to_68(gen.landmarks)[:n, :, :2].astype(np.float64)
+    r68 = to_68(ref.landmarks)[:n, :, :2].astype(np.float64)
     if gen.size != ref.size:
         g68 = g68 * (ref.size[0] / gen.size[0])
         details["rescaled"] = f"clip {gen.size[0]}x{gen.size[1]} → real {ref.size[0]}x{ref.size[1]}"

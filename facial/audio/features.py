@@ -70,12 +70,25 @@ class LogMelEncoder:
         return AudioFeatures(spec[idx], fps, self.name)
 
 
+def frame_envelope(samples: np.ndarray, sample_rate: int, n_frames: int, fps: float = 25.0) -> np.ndarray:
+    """RMS amplitude of the speech in each video frame, ``[n_frames]`` float64 (zero-padded past the end).
+
+    The one speech envelope of the project (drivers, tests and the ``av_sync`` metric): frame ``t``
+    covers the samples ``[round(t·sr/fps), round((t+1)·sr/fps))`` — at 25 fps and 16 kHz, 640
+    samples, the grid SyncNet uses.
+    """
+    hop = sample_rate / fps
+    s = np.asarray(samples, dtype=np.float64).ravel()
+    edges = np.round(np.arange(n_frames + 1) * hop).astype(int)
+    need = edges[-1]
+    if len(s) < need:
+        s = np.pad(s, (0, need - len(s)))
+    sq = np.concatenate([[0.0], np.cumsum(s[:need] ** 2)])
+    counts = np.maximum(np.diff(edges), 1)
+    return np.sqrt((sq[edges[1:]] - sq[edges[:-1]]) / counts)
+
+
 def speech_envelope(audio: AudioClip, fps: float, n_frames: int | None = None) -> np.ndarray:
-    """RMS energy per video frame ``[T]`` (for sync checks and plots)."""
+    """:func:`frame_envelope` of an :class:`AudioClip` as float32 ``[T]`` (for sync checks and plots)."""
     n_frames = n_frames if n_frames is not None else audio.n_frames(fps)
-    spf = audio.sample_rate / fps
-    out = np.zeros(n_frames, dtype=np.float32)
-    for k in range(n_frames):
-        seg = audio.samples[int(k * spf):int((k + 1) * spf)]
-        out[k] = float(np.sqrt(np.mean(seg ** 2))) if len(seg) else 0.0
-    return out
+    return frame_envelope(audio.samples, audio.sample_rate, n_frames, fps).astype(np.float32)

@@ -21,7 +21,6 @@ their own statistics).
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import math
@@ -32,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from facial import atomic, hashing
 from facial import layout as layout_mod
 from facial.audio2face.config import FacialGANConfig
 
@@ -241,11 +241,10 @@ class FacialGAN(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        tmp = directory / f".{WEIGHTS_FILE}.partial"
-        save_file(state, str(tmp), metadata={"model_type": MODEL_TYPE})
-        tmp.replace(directory / WEIGHTS_FILE)
+        with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
+            save_file(state, str(tmp), metadata={"model_type": MODEL_TYPE})
         config = {"model_type": MODEL_TYPE, **self.config.to_dict()}
-        (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+        atomic.write_text(directory / CONFIG_FILE, json.dumps(config, indent=2))
         self.checkpoint_id = file_id(directory / WEIGHTS_FILE)
         return directory
 
@@ -255,7 +254,7 @@ class FacialGAN(nn.Module):
         """Load from a local directory or a Hugging Face repo id (``None`` → the packaged checkpoint)."""
         from safetensors.torch import load_file
 
-        from facial.hub import CheckpointNotFound, resolve_dir
+        from facial.hub import CheckpointError, CheckpointNotFound, load_safetensors, read_config, resolve_dir
 
         target = path_or_repo if path_or_repo is not None else default_checkpoint_dir()
         try:
@@ -265,15 +264,22 @@ class FacialGAN(nn.Module):
                 raise CheckpointNotFound(f"the packaged FACIAL-GAN checkpoint is missing ({exc}); train one with "
                                          "`facial train audio2face --data DATA -o facial/assets/audio2face`") from exc
             raise
-        raw = json.loads((directory / CONFIG_FILE).read_text())
+        raw = read_config(directory / CONFIG_FILE)
         model_type = raw.pop("model_type", MODEL_TYPE)
         if model_type != MODEL_TYPE:
-            raise ValueError(f"{directory} holds a {model_type!r} checkpoint, not {MODEL_TYPE!r}")
-        model = cls(FacialGANConfig.from_dict(raw))
-        state = load_file(str(directory / WEIGHTS_FILE), device=str(map_location))
-        missing, unexpected = model.load_state_dict(state, strict=False)
+            raise CheckpointError(f"{directory} holds a {model_type!r} checkpoint, not {MODEL_TYPE!r}")
+        try:
+            model = cls(FacialGANConfig.from_dict(raw))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{directory / CONFIG_FILE}: not a FACIAL-GAN config ({exc})") from None
+        state = load_safetensors(directory / WEIGHTS_FILE, load_file, device=str(map_location))
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:
+            first = next((ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln), str(exc).splitlines()[0])
+            raise CheckpointError(f"{directory / WEIGHTS_FILE}: weights do not fit {CONFIG_FILE} ({first[:160]})") from None
         if missing or unexpected:
-            raise ValueError(f"{directory}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+            raise CheckpointError(f"{directory}: weights do not match the config (missing {missing}, unexpected {unexpected})")
         model.checkpoint_id = file_id(directory / WEIGHTS_FILE)
         model.eval()
         return model
@@ -288,11 +294,7 @@ class FacialGAN(nn.Module):
         """Content id of the current weights (stable across save/load)."""
         if self.checkpoint_id:
             return self.checkpoint_id
-        h = hashlib.sha256()
-        for k, v in sorted(self.state_dict().items()):
-            h.update(k.encode())
-            h.update(v.detach().cpu().numpy().tobytes())
-        return h.hexdigest()[:12]
+        return hashing.sha256_arrays(((k, v.detach().cpu().numpy()) for k, v in sorted(self.state_dict().items())), length=12)
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -300,11 +302,7 @@ class FacialGAN(nn.Module):
 
 def file_id(path: Path) -> str:
     """Short content hash of a weights file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:12]
+    return hashing.sha256_file(path, length=12)
 
 
 class Discriminator(nn.Module):

@@ -32,7 +32,12 @@ class FaceTrackingError(ValueError):
 
 @dataclass
 class LandmarkTrack:
-    """``landmarks [T, 478, 3]`` in pixels (z in x units), ``valid [T]`` frames with a detected face."""
+    """The one face-track type of the project (tracking and evaluation).
+
+    - ``landmarks [T, 478, 3]`` in pixels (z in x units), ``valid [T]`` frames with a detected face;
+    - ``fps``, ``size`` (w, h), ``notes`` (what tracking had to say), ``gaps`` (interpolated runs);
+    - ``pose [T, 6]`` (:mod:`facial.layout` convention) when a rigid fit was made, else None.
+    """
 
     landmarks: np.ndarray
     valid: np.ndarray
@@ -40,6 +45,7 @@ class LandmarkTrack:
     size: tuple[int, int]
     notes: list[str] = field(default_factory=list)
     gaps: list[tuple[int, int]] = field(default_factory=list)
+    pose: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.valid)
@@ -47,6 +53,22 @@ class LandmarkTrack:
     @property
     def valid_fraction(self) -> float:
         return float(self.valid.mean()) if len(self.valid) else 0.0
+
+    @property
+    def duration(self) -> float:
+        return len(self) / self.fps
+
+    def mouth_opening(self) -> np.ndarray:
+        """Inner-lip gap / face height per frame (:func:`facial.speaker.face_model.mouth_opening`)."""
+        from facial.speaker.face_model import mouth_opening
+
+        return mouth_opening(self.landmarks)
+
+    def eye_aperture(self) -> np.ndarray:
+        """``[T, 2]`` lid aperture / eye width (:func:`facial.speaker.blink.eye_aperture`)."""
+        from facial.speaker.blink import eye_aperture
+
+        return eye_aperture(self.landmarks)
 
 
 def _face_mesh(static: bool, max_faces: int = 4):
@@ -241,9 +263,15 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, *, n_total: int | Non
 
 
 def track_landmarks(video: str | Path, fps: float = media.DEFAULT_FPS, *, progress: bool = True, max_side: int | None = None,
-                    min_valid: float = 0.8) -> LandmarkTrack:
-    """Track a video (or a photo: one frame) into a :class:`LandmarkTrack` at ``fps``."""
+                    min_valid: float = 0.8, max_seconds: float | None = None, limit_hint: str = "") -> LandmarkTrack:
+    """Track a video (or a photo: one frame) into a :class:`LandmarkTrack` at ``fps``.
+
+    ``max_seconds`` bounds the decode (see :func:`facial.media.iter_video`): a longer clip is
+    refused before more than that many seconds of frames are tracked, whatever its header says.
+    """
     info = media.probe(video)
     n_total = int(round(info.duration * fps)) if info.duration else None
-    return track_frames(media.iter_video(video, fps, max_side=max_side), fps, n_total=n_total, progress=progress,
-                        min_valid=min_valid, source=Path(video).name)
+    if n_total is not None and max_seconds is not None:
+        n_total = min(n_total, int(round(max_seconds * fps)))
+    chunks = media.iter_video(video, fps, max_side=max_side, max_seconds=max_seconds, limit_hint=limit_hint)
+    return track_frames(chunks, fps, n_total=n_total, progress=progress, min_valid=min_valid, source=Path(video).name)

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from facial import media
+from facial import atomic, media
 from facial.types import FaceParams, SpeakerProfile
 
 log = logging.getLogger(__name__)
@@ -39,9 +36,8 @@ def save_params(path: str | Path, params: FaceParams, **extra: np.ndarray) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {"pose": params.pose, "expression": params.expression, "blink": params.blink}
     tensors.update({k: np.ascontiguousarray(v) for k, v in extra.items()})
-    tmp = path.with_name(f".{path.name}.partial")
-    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata={"fps": str(params.fps)})
-    os.replace(tmp, path)
+    with atomic.atomic_path(path) as tmp:
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata={"fps": str(params.fps)})
     return path
 
 
@@ -68,7 +64,9 @@ def save_profile(profile: SpeakerProfile, directory: str | Path, *, copy_frames:
                 identity=profile.identity, blink_shape=profile.blink_shape)
     video_name = None
     if copy_frames and profile.video is not None and Path(profile.video).resolve() != (directory / FRAMES_FILE).resolve():
-        media.transcode(profile.video, directory / FRAMES_FILE, fps=profile.fps, size=profile.size)
+        # only the tracked frames: a clip longer than its header said is never copied whole
+        media.transcode(profile.video, directory / FRAMES_FILE, fps=profile.fps, size=profile.size,
+                        duration=profile.n_frames / profile.fps)
         video_name = FRAMES_FILE
     elif (directory / FRAMES_FILE).exists():
         video_name = FRAMES_FILE
@@ -84,9 +82,7 @@ def save_profile(profile: SpeakerProfile, directory: str | Path, *, copy_frames:
         "n_expression": profile.params.n_expression,
         "stats": profile.stats,
     }
-    tmp = directory / f".{PROFILE_FILE}.partial"
-    tmp.write_text(json.dumps(info, indent=2))
-    os.replace(tmp, directory / PROFILE_FILE)
+    atomic.write_text(directory / PROFILE_FILE, json.dumps(info, indent=2))
     profile.directory = directory
     return directory
 

@@ -98,11 +98,15 @@ def speaker_stats(params: FaceParams, track: LandmarkTrack, calibration: tuple[f
 
 
 def track_clip(video: str | Path, *, fps: float = media.DEFAULT_FPS, basis: fm.ExpressionBasis | None = None,
-               progress: bool = True, max_side: int | None = 720, min_valid: float = 0.8) -> SpeakerProfile:
-    """Track a clip (or a photo) into a :class:`SpeakerProfile` (in memory; see :mod:`facial.speaker.profile` to save)."""
+               progress: bool = True, max_side: int | None = 720, min_valid: float = 0.8, max_seconds: float | None = None,
+               limit_hint: str = "") -> SpeakerProfile:
+    """Track a clip (or a photo) into a :class:`SpeakerProfile` (in memory; see :mod:`facial.speaker.profile` to save).
+
+    ``max_seconds``: longer clips are refused while decoding (``limit_hint`` names the setting)."""
     video = Path(video)
     basis = basis or fm.ExpressionBasis.from_pretrained()
-    track = track_landmarks(video, fps, progress=progress, max_side=max_side, min_valid=min_valid)
+    track = track_landmarks(video, fps, progress=progress, max_side=max_side, min_valid=min_valid, max_seconds=max_seconds,
+                            limit_hint=limit_hint)
     profile = profile_from_landmarks(track, basis, video=video, source_hash=media.file_hash(video))
     log.info("tracked %s: %d frames, %.0f%% with a face, blink rate %.1f/min", video.name, len(profile),
              100 * track.valid_fraction, profile.stats.get("blink_rate_per_min") or 0.0)
@@ -115,10 +119,11 @@ def track_to_dir(video: str | Path, directory: str | Path, *, fps: float = media
     from facial.speaker.plots import plot_tracks, write_overlay
     from facial.speaker.profile import save_profile
 
+    from facial.atomic import check_writable
+
     directory = Path(directory)
     video = Path(video)
-    if directory.exists() and not directory.is_dir():
-        raise ValueError(f"{directory} is a file; the profile output must be a folder (it is created if missing)")
+    check_writable(directory, is_dir=True)  # before tracking: an unwritable folder fails now
     profile = track_clip(video, fps=fps, basis=basis, progress=progress, max_side=max_side)
     save_profile(profile, directory)
     plot_tracks(profile.params, directory / "tracks.png", mouth=fm.mouth_opening(profile.landmarks), title=video.name)

@@ -84,7 +84,7 @@ def test_mapping_orientation_on_a_real_face(clip_a, tmp_path):
     from evaluation.extractors.cache import ArrayCache
 
     face = lmk.extract_face_track(clip_a, cache=ArrayCache(tmp_path), max_seconds=1.0)
-    l68 = face.lm68[:, :, :2].mean(0)
+    l68 = lmk.to_68(face.landmarks)[:, :, :2].mean(0)
     x, y = l68[:, 0], l68[:, 1]
     assert x[36] < x[39] < x[42] < x[45]          # eyes left to right in the image
     assert x[48] < x[51] < x[54] and y[51] < y[57]  # mouth corners, upper lip above lower lip
