@@ -6,7 +6,10 @@
 - :mod:`user_study.forms` — self-contained HTML form and questions CSV.
 - :mod:`user_study.build` — ``facial-study build`` as a library call (:func:`build_study`).
 - :mod:`user_study.app` — ``facial-study serve`` (Gradio).
-- :mod:`user_study.analysis` — ``facial-study analyze`` (screening, preferences, MOS, agreement).
+- :mod:`user_study.analysis` — ``facial-study analyze`` as a library call (:func:`~user_study.analysis.analyze`),
+  built from :mod:`user_study.answers` (read, validate, screen), :mod:`user_study.preference` (2AFC),
+  :mod:`user_study.mos` (mos5), :mod:`user_study.agreement` (Fleiss' κ, Krippendorff's α) and
+  :mod:`user_study.report` (tables, plot, report).
 - :mod:`user_study.cli` — the ``facial-study`` command.
 
 See docs/USER_STUDY.md. Nothing is imported or run at package import.

@@ -19,7 +19,6 @@ fix where a built study keeps its files::
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -29,6 +28,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from facial.atomic import write_text
+from facial.hashing import sha256_text
 from user_study.types import (
     DEFAULT_QUESTION_IDS,
     Key,
@@ -131,9 +132,7 @@ def load_study(study_dir: str | Path, *, need_key: bool = True) -> tuple[Manifes
 
 def save_json(path: Path, data: object) -> Path:
     """Write JSON atomically (temp file, then rename)."""
-    from evaluation.tables import write_text_atomic
-
-    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 # --------------------------------------------------------------------------- clips
@@ -314,12 +313,12 @@ def plan_trials(
 def study_id_for(seed: int, clips: Sequence[str], methods: Mapping[str, str | Path], trials: Sequence[PlannedTrial], scale: str) -> str:
     """A stable, one-way id of a study design (shown to participants; reveals nothing of the key)."""
     blob = json.dumps([seed, list(clips), sorted(methods), [(t.id, t.clip, t.methods) for t in trials], scale])
-    return "s" + hashlib.sha256(blob.encode()).hexdigest()[:12]
+    return "s" + sha256_text(blob, length=12)
 
 
 def derive_order_seed(seed: int, study_id: str) -> int:
     """Default seed of the per-participant orders (a one-way function of the design seed)."""
-    return int(hashlib.sha256(f"order:{seed}:{study_id}".encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+    return int(sha256_text(f"order:{seed}:{study_id}", length=8), 16) & 0x7FFFFFFF
 
 
 # --------------------------------------------------------------------------- per-participant order

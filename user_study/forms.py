@@ -21,7 +21,7 @@ import json
 import logging
 from pathlib import Path
 
-from evaluation.tables import write_text_atomic
+from facial.atomic import write_text
 from user_study.types import Manifest, StudyError
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ def write_html(manifest: Manifest, path: str | Path, *, embed_media: bool = Fals
             if total > EMBED_LIMIT_BYTES:
                 raise StudyError("stimuli are over 200 MB together; do not embed them, host the public/ folder instead")
             media[t.stimulus] = "data:video/mp4;base64," + base64.b64encode(f.read_bytes()).decode("ascii")
-    write_text_atomic(path, render_html(manifest, media))
+    write_text(path, render_html(manifest, media))
     log.info("wrote the HTML form %s%s", path, " (stimuli embedded)" if embed_media else "")
     return path
 
@@ -260,4 +260,4 @@ def write_questions_csv(manifest: Manifest, path: str | Path, *, base_url: str =
     writer = csv.DictWriter(buf, fieldnames=["trial", "stimulus", "question", "prompt", "choices"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(questions_table(manifest, base_url=base_url))
-    return write_text_atomic(path, buf.getvalue())
+    return write_text(path, buf.getvalue())

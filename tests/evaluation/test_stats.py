@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+from scipy.special import ndtr, ndtri
 
 from evaluation import stats
 
@@ -48,6 +50,28 @@ def test_wilson_edges_stay_in_unit_interval():
         stats.wilson_interval(11, 10)
 
 
+def wilson_formula(k: int, n: int, alpha: float) -> tuple[float, float]:
+    """Wilson (1927) score interval, written out: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)."""
+    z = ndtri(1 - alpha / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@pytest.mark.parametrize("k,n", [(1, 3), (7, 10), (3, 400), (280, 400), (12, 12), (0, 5)])
+@pytest.mark.parametrize("alpha", [0.05, 0.1, 0.01])
+def test_wilson_matches_closed_form(k, n, alpha):
+    assert stats.wilson_interval(k, n, alpha) == pytest.approx(wilson_formula(k, n, alpha), abs=1e-12)
+
+
+def test_wilson_bad_arguments():
+    with pytest.raises(ValueError, match="alpha"):
+        stats.wilson_interval(1, 2, alpha=1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        stats.wilson_interval(-1, 2)
+
+
 def test_binomial_test_known_values():
     assert stats.binomial_test(50, 100) == pytest.approx(1.0)
     # 9/10 under p=.5: 2 * (C(10,9)+C(10,10)) / 2^10 = 22/1024
@@ -63,6 +87,62 @@ def test_bootstrap_ci_covers_mean_and_is_reproducible():
     assert hi - lo == pytest.approx(2 * 1.96 / math.sqrt(2000), rel=0.15)
     assert stats.bootstrap_ci(x, seed=0) == (lo, hi)
     assert all(math.isnan(v) for v in stats.bootstrap_ci([1.0, float("nan")]))
+
+
+def reference_bca(x: np.ndarray, *, n_boot: int, alpha: float, seed: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """BCa and percentile intervals of the mean, written out after Efron & Tibshirani (1993), §14.3."""
+    n, mean = x.size, x.mean()
+    boot = x[np.random.default_rng(seed).integers(0, n, (n_boot, n))].mean(axis=1)
+    z0 = ndtri((np.sum(boot < mean) + np.sum(boot <= mean)) / (2 * n_boot))  # bias correction
+    jack = (x.sum() - x) / (n - 1)  # leave-one-out means
+    d = jack.mean() - jack
+    a = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)  # acceleration
+    levels = [ndtr(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in (ndtri(alpha / 2), ndtri(1 - alpha / 2))]
+    bca = tuple(float(v) for v in np.quantile(boot, levels))
+    pct = tuple(float(v) for v in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+    return bca, pct
+
+
+def test_bootstrap_ci_is_bca_on_a_skewed_sample():
+    # 12 clips of a right-skewed metric: BCa moves the interval to the right of the percentile one.
+    x = np.random.default_rng(0).lognormal(0.0, 1.0, 12)
+    lo, hi = stats.bootstrap_ci(x, n_boot=20000, seed=0)
+    (ref_lo, ref_hi), (pct_lo, pct_hi) = reference_bca(x, n_boot=20000, alpha=0.05, seed=123)
+    width = ref_hi - ref_lo
+    assert lo == pytest.approx(ref_lo, abs=0.05 * width)  # independent resamples: Monte-Carlo error only
+    assert hi == pytest.approx(ref_hi, abs=0.05 * width)
+    assert hi - pct_hi > 0.05 * width  # not the percentile interval
+
+
+def test_bootstrap_ci_normal_sample_of_12_near_percentile():
+    x = np.random.default_rng(4).normal(3.0, 1.0, 12)
+    lo, hi = stats.bootstrap_ci(x)
+    assert lo < x.mean() < hi
+    _, (pct_lo, pct_hi) = reference_bca(x, n_boot=20000, alpha=0.05, seed=1)
+    width = pct_hi - pct_lo
+    assert lo == pytest.approx(pct_lo, abs=0.1 * width) and hi == pytest.approx(pct_hi, abs=0.1 * width)
+    # and close to the t interval for normal data
+    t_lo, t_hi = stats.t_ci(x)
+    assert lo == pytest.approx(t_lo, abs=0.15 * width) and hi == pytest.approx(t_hi, abs=0.15 * width)
+    lo90, hi90 = stats.bootstrap_ci(x, alpha=0.1)
+    assert lo < lo90 < hi90 < hi
+
+
+def test_bootstrap_ci_degenerate_inputs_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert stats.bootstrap_ci([0.1] * 5) == (0.1, 0.1)  # all equal: every resample has that mean
+        assert stats.bootstrap_ci([2.0, 2.0, float("nan")]) == (2.0, 2.0)
+        assert all(math.isnan(v) for v in stats.bootstrap_ci([4.0]))
+        assert all(math.isnan(v) for v in stats.bootstrap_ci([]))
+        assert stats.bootstrap_ci([1.0, 3.0]) == (1.0, 3.0)  # n = 2: resample means are 1, 2, 3
+        lo, hi = stats.bootstrap_ci([1.0, 2.0, 5.0], n_boot=3)  # too few resamples for BCa: percentile
+        assert 1.0 <= lo <= hi <= 5.0
+    assert stats.bootstrap_ci([1.0, 2.0, 3.0, 7.0], seed=1) != stats.bootstrap_ci([1.0, 2.0, 3.0, 7.0], seed=2)
+    with pytest.raises(ValueError, match="n_boot"):
+        stats.bootstrap_ci([1.0, 2.0], n_boot=0)
+    with pytest.raises(ValueError, match="alpha"):
+        stats.bootstrap_ci([1.0, 2.0], alpha=0.0)
 
 
 def test_t_ci_matches_formula():

@@ -149,3 +149,16 @@ def study_helpers():
 
     return SimpleNamespace(design_only_study=design_only_study, simulate_answers=simulate_answers,
                            write_rows=write_rows, synthetic_clip=synthetic_clip)
+
+
+P70 = {"lip_sync": 0.7, "head_motion": 0.5, "eye_blink": 0.5, "realism": 0.7}
+
+
+@pytest.fixture()
+def study_2afc(tmp_path, study_helpers):
+    """A 2AFC design (10 clips, 2 checks) and 45 raters' answers: 70 % prefer `ours` on lip_sync and realism,
+    50 % on the other questions; the last 5 raters straight-line "A" and fail a check."""
+    manifest, key = study_helpers.design_only_study(tmp_path / "study", n_clips=10, n_checks=2, seed=5)
+    rows = study_helpers.simulate_answers(manifest, key, n_raters=45, p_first=P70, seed=1, n_careless=5)
+    path = study_helpers.write_rows(tmp_path / "answers.csv", rows)
+    return tmp_path / "study", manifest, key, path
