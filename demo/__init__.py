@@ -1,5 +1,6 @@
 """The Gradio app of the FACIAL toolkit: :func:`build_demo` (layout, :mod:`demo.ui`), the actions
-behind its buttons (:mod:`demo.handlers`) and its settings (:mod:`demo.config`)."""
+behind its buttons (:mod:`demo.handlers`, one module per tab in :mod:`demo.tabs`; inputs, limits and
+zips in :mod:`demo.uploads`; error messages in :mod:`demo.errors`) and its settings (:mod:`demo.config`)."""
 from __future__ import annotations
 
 __all__ = ["build_demo", "DemoConfig"]

@@ -1,4 +1,5 @@
-"""Layout and wiring of the app (:func:`build_demo`); what the buttons do lives in :mod:`demo.handlers`."""
+"""Layout and wiring of the app (:func:`build_demo`); what the buttons do lives in :mod:`demo.handlers`
+(one module per tab under :mod:`demo.tabs`)."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,8 @@ from typing import Any
 import gradio as gr
 
 from demo.config import DemoConfig
-from demo.handlers import BLINK_RATE_RANGE, HEAD_MOTION_RANGE, Handlers
+from demo.handlers import Handlers
+from demo.tabs.generate import BLINK_RATE_RANGE, HEAD_MOTION_RANGE
 
 log = logging.getLogger(__name__)
 

@@ -106,6 +106,30 @@ def stub_pipeline(tmp_path):
     return StubPipeline(tmp_path / "stub")
 
 
+@pytest.fixture()
+def h(stub_pipeline, tmp_path):
+    """The app's handlers around the stub pipeline, with short duration limits (2 s speech, 5 s clips)."""
+    from demo.config import DemoConfig
+    from demo.handlers import Handlers
+
+    return Handlers(stub_pipeline, DemoConfig(work_dir=tmp_path / "work", max_audio_s=2.0, max_clip_s=5.0))
+
+
+def gr_error_message(fn, *args, **kw) -> str:
+    """The message of the :class:`gradio.Error` that ``fn(*args, **kw)`` raises (fails if it raises none)."""
+    import gradio as gr
+
+    with pytest.raises(gr.Error) as info:
+        fn(*args, **kw)
+    return info.value.message
+
+
+@pytest.fixture()
+def err():
+    """``err(fn, *args, **kw)``: the message of the gr.Error the call raises."""
+    return gr_error_message
+
+
 # --------------------------------------------------------------------------- media
 def tone_wav(path: Path, seconds: float = 1.0, sr: int = 16000) -> Path:
     from facial.media import save_wav
