@@ -46,7 +46,7 @@ from facial.audio2face.smoothing import smooth_params
 from facial.speaker import blink as blink_mod
 from facial.speaker import face_model as fm
 from facial.speaker.profile import load_profile
-from facial.training.datasets import clip_from_profile, profile_audio
+from facial.audio2face.data import clip_from_profile, profile_audio
 from facial.types import AudioClip, FaceParams, SpeakerProfile
 
 log = logging.getLogger("audio2face_eval")

@@ -8,6 +8,7 @@ variable                   meaning                                              
 ``FACIAL_MAX_AUDIO_S``     longest accepted speech recording (seconds)                     60
 ``FACIAL_MAX_CLIP_S``      longest accepted speaker clip (seconds)                         120
 ``FACIAL_CONCURRENCY``     generations run at once (others wait in the queue)              1
+``FACIAL_THREADS``         torch CPU threads of the server process (set once at start-up)  1
 ``FACIAL_QUEUE_SIZE``      most requests waiting in the queue (0 = unlimited)              16
 ``FACIAL_WORK_DIR``        parent folder of the per-request output folders                 a new temp folder
 ``FACIAL_HOST``            address the server listens on                                   Gradio's (``GRADIO_SERVER_NAME`` or 127.0.0.1)
@@ -38,6 +39,7 @@ class DemoConfig:
     max_audio_s: float = 60.0
     max_clip_s: float = 120.0
     concurrency: int = 1
+    threads: int = 1
     queue_size: int = 16
     work_dir: Path | None = None
     host: str | None = None
@@ -78,6 +80,7 @@ class DemoConfig:
             max_audio_s=get("FACIAL_MAX_AUDIO_S", float, base.max_audio_s, "a number of seconds"),
             max_clip_s=get("FACIAL_MAX_CLIP_S", float, base.max_clip_s, "a number of seconds"),
             concurrency=get("FACIAL_CONCURRENCY", int, base.concurrency, "a whole number"),
+            threads=get("FACIAL_THREADS", int, base.threads, "a whole number"),
             queue_size=get("FACIAL_QUEUE_SIZE", int, base.queue_size, "a whole number"),
             work_dir=get("FACIAL_WORK_DIR", Path, None, "a folder"),
             host=(env.get("FACIAL_HOST") or "").strip() or None,

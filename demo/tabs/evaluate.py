@@ -27,7 +27,7 @@ class EvaluateTab(TabBase):
 
         from evaluation import registry
         from evaluation.scoring import score_clip, values_to_json
-        from evaluation.types import ClipInput
+        from evaluation.types import ClipInput, EvalConfig
 
         video_path = self.check_video(video, "video to evaluate")
         ref_path = self.check_video(reference, "reference clip") if upload_path(reference) is not None else None
@@ -40,7 +40,9 @@ class EvaluateTab(TabBase):
             progress(0.05, desc="Tracking the face and computing the metrics")
         run = self.new_run_dir("evaluate")
         try:
-            result = score_clip(ClipInput(video_path, reference=ref_path), metrics, progress=False)
+            # the decode stops at FACIAL_MAX_CLIP_S whatever the file's header claims
+            config = EvalConfig(max_seconds=self.config.max_clip_s)
+            result = score_clip(ClipInput(video_path, reference=ref_path), metrics, config, progress=False)
         except Exception as exc:
             raise user_error(exc, "Evaluation failed", (video_path, ref_path)) from exc
         rows = []

@@ -122,9 +122,10 @@ class FinetuneConfig:
     ``fast`` is sized for the app (a 10 s clip in well under 30 s on a 2-core CPU: small batches,
     no discriminator); ``full`` follows the reference more closely (adversarial term on, more steps).
     Windows start at every frame (``stride`` 1, as in the reference fine-tuning script).
-    ``num_threads``: torch CPU threads while fine-tuning on CPU (restored afterwards; 0 = leave as
-    is). The batches are small, and on a shared 2-core machine two threads were measured 4× slower
-    than one (thread oversubscription).
+    ``num_threads``: torch CPU threads the ``facial finetune`` / ``facial animate`` commands use when
+    ``--threads`` is not given (0 = leave torch's default). The library never sets it: thread counts
+    are process-wide, so only entry points set them (the app: ``FACIAL_THREADS``, default 1). The
+    batches are small, and on a shared 2-core machine two threads were measured 4× slower than one.
     """
 
     lr: float = 3e-4

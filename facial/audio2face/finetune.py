@@ -3,6 +3,9 @@
 
 :func:`personalised` caches the result in ``PROFILE_DIR/audio2face/<effort>-<base id>-<clip id>/``
 (``config.json`` + ``model.safetensors``) and reuses it.
+
+Nothing here changes process-wide state: torch's thread count is left to the caller (the
+``facial`` command line applies ``config.finetune.num_threads``; see :mod:`facial.cli.audio2face`).
 """
 from __future__ import annotations
 
@@ -11,8 +14,6 @@ import logging
 import time
 from pathlib import Path
 from typing import Callable, Sequence
-
-import torch
 
 from facial.audio2face.model import Discriminator, FacialGAN
 from facial.types import AudioClip, SpeakerProfile
@@ -27,14 +28,15 @@ ProgressCallback = Callable[[float, str], None]
 def finetune_clips(model: FacialGAN, clips: Sequence, *, steps: int, max_seconds: float | None = None, lr: float | None = None,
                    batch_size: int | None = None, adversarial: bool | None = None, progress: bool = True,
                    callback: ProgressCallback | None = None, name: str = "") -> FacialGAN:
-    """A personalised copy of ``model`` trained on ``clips`` (:class:`~facial.training.datasets.ClipData`).
+    """A personalised copy of ``model`` trained on ``clips`` (:class:`~facial.audio2face.data.ClipData`).
 
     Windows are ``min(seq_len, shortest clip)`` frames long at every start offset (stride from the
     config, 1 by default, as in the reference); all clips use the generic style slot (index 0),
     which thereby becomes this speaker's. After training the pose gain is recalibrated on the clips.
     ``batch_size`` / ``adversarial`` default to the ``full`` preset of ``model.config.finetune``.
     """
-    from facial.training.train_audio2face import TrainConfig, calibrate_pose_gain, train
+    from facial.audio2face.calibrate import calibrate_pose_gain
+    from facial.audio2face.trainer import TrainConfig, train
 
     if not clips:
         raise ValueError("nothing to fine-tune on")
@@ -61,16 +63,10 @@ def finetune_clips(model: FacialGAN, clips: Sequence, *, steps: int, max_seconds
             callback(min(1.0, frac), f"fine-tuning FACIAL-GAN: step {step}/{total}, loss {terms['total']:.3f}")
 
     result = None
-    threads = torch.get_num_threads()
-    if ft.num_threads > 0:
-        torch.set_num_threads(ft.num_threads)
-    try:
-        if steps > 0:
-            result = train(tuned, clips, tc, discriminator=Discriminator(cfg) if adversarial else None, progress=progress,
-                           callback=on_step, desc="finetune")
-        calibrate_pose_gain(tuned, clips, cfg.inference.max_pose_gain)
-    finally:
-        torch.set_num_threads(threads)
+    if steps > 0:
+        result = train(tuned, clips, tc, discriminator=Discriminator(cfg) if adversarial else None, progress=progress,
+                       callback=on_step, desc="finetune")
+    calibrate_pose_gain(tuned, clips, cfg.inference.max_pose_gain)
     tuned.config.personalised_for = name or clips[0].speaker
     tuned.config.provenance = {**cfg.provenance, "finetune": {"base": base_id, "steps": result.steps if result else 0,
                                                              "seconds": round(result.seconds, 1) if result else 0.0,
@@ -93,7 +89,7 @@ def finetune(model: FacialGAN, profile: SpeakerProfile, audio: AudioClip, *, ste
     ``"full"`` preset of ``model.config.finetune`` is used (as are its batch size and adversarial
     setting unless given).
     """
-    from facial.training.datasets import clip_from_profile
+    from facial.audio2face.data import clip_from_profile
 
     if profile.params.n_expression != model.config.n_expression:
         raise ValueError(f"the profile has {profile.params.n_expression} expression coefficients, the model {model.config.n_expression}")
@@ -126,8 +122,8 @@ def personalised(profile_dir_or_profile: str | Path | SpeakerProfile, *, effort:
     - ``progress_callback(fraction, message)`` is called while fine-tuning.
     Cached in ``PROFILE_DIR/audio2face/<effort>-<base id>-<clip id>/`` when the profile has a folder.
     """
+    from facial.audio2face.data import profile_audio
     from facial.speaker.profile import load_profile
-    from facial.training.datasets import profile_audio
 
     if effort not in EFFORTS:
         raise ValueError(f"unknown effort {effort!r}; use one of {', '.join(EFFORTS)}")

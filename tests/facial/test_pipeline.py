@@ -136,19 +136,6 @@ def test_output_may_not_be_an_input_or_another_format(tmp_path, tone_wav):
         pipe.generate(tone_wav, clip, tmp_path / "out.avi")
 
 
-def test_cli_registers_generate_and_train_renderer():
-    from facial.pipeline_cli import cmd_generate, cmd_train_renderer, register
-
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    a = parser.parse_args(["generate", "-o", "x.mp4"])
-    assert a.func is cmd_generate and a.audio is None and a.renderer == "warp" and a.fps == 25.0
-    b = parser.parse_args(["train-renderer", "P", "--size", "512", "--minutes", "10"])
-    assert b.func is cmd_train_renderer and b.size == 512 and b.minutes == 10.0
-    with pytest.raises(SystemExit):
-        parser.parse_args(["train-renderer", "P", "--minutes", "1", "--steps", "3"])
-
-
 @pytest.mark.shared_data
 def test_short_clip_warp_warns_and_neural_refuses(pipeline, tmp_path, caplog):
     from facial.face2vid import ClipTooShortError
@@ -214,7 +201,7 @@ def test_generate_one_shot_from_a_photo(pipeline, speech_4s, tmp_path):
 
 @pytest.mark.slow
 def test_generate_default_example(tmp_path, monkeypatch):
-    from facial.pipeline_cli import cmd_generate, register
+    from facial.cli.generate import cmd_generate, register
 
     monkeypatch.setenv("FACIAL_CACHE", str(tmp_path / "cache"))
     parser = argparse.ArgumentParser()

@@ -6,7 +6,6 @@ from facial import media
 from facial.audio import speech_envelope
 from facial.speaker import face_model as fm
 from facial.speaker.landmarks import FaceTrackingError, track_frames
-from facial.speaker.profile import load_profile
 from facial.speaker.track import profile_from_landmarks, track_clip
 from tests.conftest import shared_clip
 
@@ -98,17 +97,3 @@ def test_photo_gives_one_frame_profile():
         cv2.imwrite(str(p), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
         prof = track_clip(p, progress=False)
     assert len(prof) == 1 and prof.params.blink[0] == 0.0
-
-
-def test_cli_track_writes_profile(tmp_path):
-    from facial.cli import main
-
-    out = tmp_path / "prof"
-    assert main(["track", str(shared_clip(CLIP)), "-o", str(out), "-q"]) == 0
-    for name in ("params.safetensors", "profile.json", "frames.mp4", "overlay.mp4", "tracks.png"):
-        assert (out / name).stat().st_size > 0, name
-    prof = load_profile(out)
-    assert prof.params.expression.shape[1] == 32 and prof.landmarks.shape[1:] == (478, 3)
-    ov = media.probe(out / "overlay.mp4")
-    assert ov.has_audio and abs(ov.duration - prof.duration) < 0.1
-    assert main(["track", str(tmp_path / "missing.mp4"), "-o", str(out)]) == 2

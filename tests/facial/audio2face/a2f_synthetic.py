@@ -6,6 +6,8 @@ are placed at a known rate. No real footage is used.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from facial.audio2face.config import AudioConfig, FacialGANConfig, FinetuneConfig, InferenceConfig
@@ -99,7 +101,7 @@ def make_speaker(seconds: float, seed: int = 0, *, basis: fm.ExpressionBasis | N
 
 
 def make_clips(seconds: float, seeds, config: FacialGANConfig):
-    from facial.training.datasets import clip_from_profile
+    from facial.audio2face.data import clip_from_profile
 
     clips = []
     for s in seeds:
@@ -108,6 +110,21 @@ def make_clips(seconds: float, seeds, config: FacialGANConfig):
     return clips
 
 
+@functools.cache
+def trained_tiny_model():
+    """A tiny FACIAL-GAN pretrained briefly on synthetic speakers, built once per test session
+    (behind the ``trained_tiny`` fixtures of tests/facial/audio2face and tests/facial/cli)."""
+    import torch
+
+    from facial.audio2face.trainer import TrainConfig
+    from facial.training.pretrain import pretrain
+
+    torch.set_num_threads(1)
+    cfg = tiny_config()
+    clips = make_clips(20.0, [1, 2], cfg)
+    model, _ = pretrain(clips, cfg, TrainConfig(steps=150, batch_size=8, lr=3e-3, stride=2, log_every=50), basis=synthetic_basis(),
+                        progress=False)
+    return model
 
 
 def write_profiles(root, seeds, seconds: float, basis: fm.ExpressionBasis):

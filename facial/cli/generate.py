@@ -1,9 +1,8 @@
-"""``facial generate`` and ``facial train-renderer``, added to the main CLI through :func:`register`.
+"""``facial generate``: the whole pipeline, speech + speaker → talking-face mp4.
 
 ```
 facial generate [--audio AUDIO] [--speaker CLIP_OR_PHOTO_OR_PROFILE] -o OUT.mp4 [--renderer warp|neural]
                 [--fps 25] [--head-motion 1.0] [--blink-rate PER_MIN] [--seed N]
-facial train-renderer PROFILE_DIR [--size 256|512] [--minutes M | --steps N] [--device auto]
 ```
 Without ``--audio``/``--speaker`` the built-in example is used (see :mod:`facial.examples`).
 """
@@ -12,6 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+
+from facial.cli._common import configure_threads
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +42,11 @@ class StageProgress:
             self.bar = None
 
 
-def _threads(n: int | None) -> None:
-    if n:
-        import torch
-
-        torch.set_num_threads(int(n))
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     """Handler of ``facial generate``."""
     from facial.pipeline import FacialPipeline
 
-    _threads(args.threads)
+    configure_threads(args.threads)
     audio, speaker = args.audio, args.speaker
     if audio is None or speaker is None:
         from facial.examples import default_inputs
@@ -77,24 +71,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_renderer(args: argparse.Namespace) -> int:
-    """Handler of ``facial train-renderer``."""
-    from facial.face2vid import train_renderer
-    from facial.speaker.profile import is_profile_dir
-
-    if not is_profile_dir(args.profile):
-        raise ValueError(f"{args.profile} is not a speaker profile folder; make one with `facial track CLIP -o {args.profile}`")
-    if args.minutes is not None and args.steps is not None:
-        raise ValueError("give --minutes or --steps, not both")
-    out = train_renderer(args.profile, size=args.size, minutes=args.minutes, steps=args.steps, device=args.device,
-                         progress=not args.quiet, out_dir=args.output, threads=args.threads,
-                         amp=None if args.no_bf16 else "auto", seed=args.seed)
-    log.info("neural renderer written to %s (training curve: %s)", out, Path(out) / "curve.png")
-    return 0
-
-
 def register(subparsers) -> None:
-    """Add ``generate`` and ``train-renderer`` to the ``facial`` CLI's sub-parsers."""
+    """Add ``generate`` to the ``facial`` CLI's sub-parsers."""
     p = subparsers.add_parser("generate", help="speech + speaker clip/photo/profile → talking-face mp4",
                               description="Make a talking-face video. Without --audio/--speaker, the built-in example "
                                           "(astronaut photo + an espeak-ng sentence) is used.")
@@ -121,19 +99,3 @@ def register(subparsers) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_generate)
-
-    p = subparsers.add_parser("train-renderer", help="train the neural renderer on a speaker profile",
-                              description="Train FACIAL's Rendering-to-Video network on a speaker's clip, holding out the last "
-                                          "10%% of frames and logging PSNR/SSIM on them (PROFILE_DIR/face2vid/train_log.csv, curve.png).")
-    p.add_argument("profile", type=Path, help="speaker profile folder (from `facial track`)")
-    p.add_argument("--size", type=int, default=256, help="square resolution: 256 or 512 (GPU); 64–128 train on a CPU")
-    budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--minutes", type=float, help="wall-clock training budget (default 10)")
-    budget.add_argument("--steps", type=int, help="number of training steps")
-    p.add_argument("--device", default="auto", help="cuda, cpu or auto (default)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--no-bf16", action="store_true", help="disable bf16 autocast on CUDA")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", type=Path, help="output folder (default PROFILE_DIR/face2vid)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_train_renderer)

@@ -1,32 +1,64 @@
-"""``facial`` sub-commands of stage (2), added to the main CLI through :func:`register`.
+"""``facial train audio2face``, ``facial finetune`` and ``facial animate``: stage (2), FACIAL-GAN.
 
 ```
 facial train audio2face --data DIR_OR_MANIFEST -o CKPT_DIR [--profiles-dir P] [--exclude-speakers a,b]
 facial finetune PROFILE_DIR [--effort fast|full | --steps N] [--base CKPT]
 facial animate --audio AUDIO --speaker PROFILE_DIR -o PARAMS.safetensors [--head-motion 1] [--blink-rate R]
 ```
+Pretraining runs on CPU, one GPU (``--device cuda``) or several under torchrun (DDP)::
+
+    torchrun --nproc_per_node 4 -m facial.cli train audio2face --data MANIFEST.csv --profiles-dir P -o CKPT --device cuda
+
+Fine-tuning (``finetune``, and ``animate --effort fast|full``) runs with ``--threads`` torch
+threads, else with the checkpoint's ``finetune.num_threads``.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
+
+from facial.cli._common import configure_threads, threads_while
 
 log = logging.getLogger(__name__)
 
 
-def _threads(args: argparse.Namespace) -> None:
-    if getattr(args, "threads", None):
-        import torch
+def _model_config(args: argparse.Namespace):
+    """FacialGANConfig from the defaults, ``--config`` JSON overrides and ``--seq-len``."""
+    import json
 
-        torch.set_num_threads(args.threads)
+    from facial.audio2face.config import FacialGANConfig
+
+    cfg = FacialGANConfig()
+    if args.config:
+        cfg = FacialGANConfig.from_dict({**cfg.to_dict(), **json.loads(Path(args.config).read_text())})
+    if args.seq_len:
+        cfg = cfg.replace(seq_len=args.seq_len)
+    return cfg
+
+
+def _split(names: str | None) -> list[str]:
+    return [s for s in (names or "").split(",") if s]
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from facial.training.train_audio2face import run_pretraining
+    """Handler of ``facial train audio2face``: arguments → configs → :func:`facial.training.pretrain.pretrain_from_data`."""
+    from facial.audio2face.augment import AugmentConfig
+    from facial.audio2face.trainer import TrainConfig
+    from facial.training.pretrain import pretrain_from_data
 
-    _threads(args)
-    return run_pretraining(args)
+    configure_threads(args.threads)
+    cfg = _model_config(args)
+    val_speakers = _split(args.val_speakers)
+    tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, stride=args.stride, seq_len=args.seq_len,
+                     max_seconds=args.max_minutes * 60 if args.max_minutes else None, device=args.device, seed=args.seed,
+                     augment=AugmentConfig() if args.augment else None, validate_every=args.validate_every if val_speakers else 0)
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    pretrain_from_data(args.data, args.output, cfg, tc, profiles_dir=args.profiles_dir, manifest=args.manifest,
+                       origins=args.origins.split(","), exclude_speakers=_split(args.exclude_speakers), val_speakers=val_speakers,
+                       init=args.init, progress=not args.quiet, provenance={"command": command})
+    return 0
 
 
 def _load_base(spec: str | None):
@@ -35,14 +67,19 @@ def _load_base(spec: str | None):
     return FacialGAN.from_pretrained(spec)
 
 
+def _finetune_threads(args: argparse.Namespace, base) -> int | None:
+    """Threads while fine-tuning: ``--threads``, else the model's ``finetune.num_threads`` (0 = torch's default)."""
+    return args.threads or base.config.finetune.num_threads or None
+
+
 def _cmd_finetune(args: argparse.Namespace) -> int:
+    from facial.audio2face.data import profile_audio
     from facial.audio2face.finetune import CACHE_DIR, cache_key, finetune, personalised
     from facial.speaker.profile import load_profile
-    from facial.training.datasets import profile_audio
 
-    _threads(args)
     profile = load_profile(args.profile)
     base = _load_base(args.base)
+    configure_threads(_finetune_threads(args, base))
     if args.steps is None and args.minutes is None:
         model = personalised(profile, effort=args.effort, base=base)
         log.info("personalised model (%s) stored in %s", args.effort, Path(args.profile) / CACHE_DIR / cache_key(base, profile, args.effort))
@@ -61,7 +98,8 @@ def _pick_model(args: argparse.Namespace, profile):
 
     base = _load_base(args.model)
     if args.effort != "auto":
-        return personalised(profile, effort=args.effort, base=base)
+        with threads_while(_finetune_threads(args, base) if args.effort != "none" else None):
+            return personalised(profile, effort=args.effort, base=base)
     if profile.directory is not None:
         base_id = base.weights_id()
         cached = [p for p in cached_models(profile.directory) if f"-{base_id}-" in p.name]
@@ -78,7 +116,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     from facial.audio2face.inference import animate
     from facial.speaker.profile import load_profile, save_params
 
-    _threads(args)
+    configure_threads(args.threads)
     output = Path(args.output)
     if output.suffix != ".safetensors":
         raise ValueError(f"{output}: the output must be a .safetensors file")

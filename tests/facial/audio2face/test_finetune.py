@@ -1,0 +1,49 @@
+"""Personalisation: fine-tuning a copy of FACIAL-GAN on one speaker, and its cache in the profile."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from a2f_synthetic import make_speaker
+from facial.audio2face import animate, finetune, personalised
+from facial.audio2face.finetune import CACHE_DIR
+from facial.speaker.profile import save_profile
+
+
+def test_finetune_returns_a_personalised_copy(trained_tiny):
+    profile, audio = make_speaker(6.0, seed=12)
+    before = {k: v.clone() for k, v in trained_tiny.state_dict().items()}
+    tuned = finetune(trained_tiny, profile, audio, steps=4, progress=False)
+    assert tuned is not trained_tiny
+    for k, v in trained_tiny.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+    assert tuned.config.provenance["finetune"]["steps"] == 4
+    assert any(not torch.equal(v, before[k]) for k, v in tuned.state_dict().items() if v.dtype.is_floating_point)
+    assert len(animate(tuned, audio, profile)) == len(profile)
+
+
+def test_personalised_caches_in_the_profile(trained_tiny, tmp_path):
+    from facial import media
+
+    profile, audio = make_speaker(6.0, seed=13)
+    wav = media.save_wav(tmp_path / "speech.wav", audio)
+    profile.video = wav
+    save_profile(profile, tmp_path / "prof", copy_frames=False)
+    base_dir = trained_tiny.save_pretrained(tmp_path / "base")
+    seen = []
+    m1 = personalised(tmp_path / "prof", effort="fast", base=str(base_dir), progress_callback=lambda f, msg: seen.append(f))
+    cached = list((tmp_path / "prof" / CACHE_DIR).iterdir())
+    assert len(cached) == 1 and cached[0].name.startswith("fast-")
+    assert seen and seen[-1] == 1.0
+    m2 = personalised(tmp_path / "prof", effort="fast", base=str(base_dir))
+    assert m2.weights_id() == m1.weights_id() == m1.checkpoint_id
+    assert personalised(tmp_path / "prof", effort="none", base=trained_tiny) is trained_tiny
+    with pytest.raises(ValueError, match="effort"):
+        personalised(tmp_path / "prof", effort="max", base=trained_tiny)
+
+
+def test_personalised_without_audio_is_explained(trained_tiny, tmp_path):
+    profile, _ = make_speaker(6.0, seed=14)
+    save_profile(profile, tmp_path / "mute", copy_frames=False)
+    with pytest.raises(ValueError, match="no clip with audio"):
+        personalised(tmp_path / "mute", effort="fast", base=trained_tiny)
