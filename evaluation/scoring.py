@@ -70,7 +70,7 @@ class EvalContext:
 
         if self._speech is None:
             src = self.inputs.audio or self.inputs.video
-            clip = media.load_audio(src)
+            clip = media.load_audio(src, head_seconds=self.config.max_seconds)  # the decode itself is bounded
             if self.config.max_seconds is not None:
                 clip = AudioClip(clip.samples[: int(self.config.max_seconds * clip.sample_rate)], clip.sample_rate)
             self._speech = clip

@@ -240,13 +240,14 @@ def read_video(path: str | Path, fps: float | None = DEFAULT_FPS, *, max_frames:
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, max_seconds: float | None = None,
-               limit_hint: str = "") -> AudioClip:
+               limit_hint: str = "", head_seconds: float | None = None) -> AudioClip:
     """Mono float32 audio at ``sample_rate`` from any audio or video file.
 
     Raises :class:`MediaError` when the file has no audio stream or is longer than ``max_seconds``
     — checked on the header first and then on the decode itself, which stops just past the limit
     (a header that understates the length cannot make the server decode an hour of audio).
     ``limit_hint`` names the setting that raises the limit (e.g. ``--max-audio-seconds``).
+    ``head_seconds`` decodes only the first seconds (no refusal: for scoring the start of a clip).
     """
     path = _check_exists(Path(path))
     info = probe(path)
@@ -255,8 +256,9 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, *, max_seconds:
     if max_seconds is not None and info.duration > max_seconds + 0.05:
         raise MediaError(_too_long(path.name, info.duration, max_seconds, limit_hint))
     cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", *_literal_input(path)]
-    if max_seconds is not None:
-        cmd += ["-t", f"{max_seconds + 0.5:.3f}"]
+    if max_seconds is not None or head_seconds is not None:
+        bound = min(v for v in (None if max_seconds is None else max_seconds + 0.5, head_seconds) if v is not None)
+        cmd += ["-t", f"{bound:.3f}"]
     proc = _run(cmd + ["-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"])
     samples = np.frombuffer(proc.stdout, dtype=np.float32).copy()
     if samples.size == 0:
