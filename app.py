@@ -26,7 +26,8 @@ def main() -> None:
     configure_threads(config.threads)
     logging.getLogger("app").info("loading the pipeline (checkpoint: %s)", config.checkpoint or "the repository's own")
     pipeline = FacialPipeline(audio2face=config.checkpoint, max_audio_seconds=config.max_audio_s,
-                              max_clip_seconds=config.max_clip_s, limit_settings=("FACIAL_MAX_AUDIO_S", "FACIAL_MAX_CLIP_S"))
+                              max_clip_seconds=config.max_clip_s, cache_max_bytes=config.cache_max_gb * 1e9,
+                              limit_settings=("FACIAL_MAX_AUDIO_S", "FACIAL_MAX_CLIP_S"))
     example = os.environ.get("FACIAL_EXAMPLE", "").strip().lower() in ("1", "true", "yes")
     demo = build_demo(pipeline, config, example=example)
     demo.queue(**config.queue_kwargs()).launch(**config.launch_kwargs())

@@ -41,6 +41,7 @@ from facial import layout
 from facial.audio2face import FacialGAN, animate
 from facial.audio2face.config import resolve_smoothing
 from facial.audio2face.finetune import finetune_clips
+from facial.cli._common import configure_threads
 from facial.audio2face.metrics import lip_opening, pearson
 from facial.audio2face.smoothing import smooth_params
 from facial.speaker import blink as blink_mod
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     import torch
 
-    torch.set_num_threads(args.threads)
+    configure_threads(args.threads)
     model = FacialGAN.from_pretrained(args.model)
     speakers = eval_speakers(args.manifest, args.profiles, args.min_seconds)
     log.info("speakers with ≥ %.0f s: %s", args.min_seconds, {p: [c for c, _ in v] for p, v in speakers.items()})

@@ -35,11 +35,14 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not args.table_only:
+        from facial.cli._common import configure_threads
         from facial.face2vid import train_renderer
+
+        configure_threads(args.threads)
 
         profile = load_or_track(args.clip, args.work)
         train_renderer(profile.directory, size=args.size, minutes=args.minutes, steps=args.steps, device=args.device,
-                       threads=args.threads, out_dir=args.out, progress=False)
+                       out_dir=args.out, progress=False)
     rows = list(csv.DictReader(open(args.out / "train_log.csv")))
     summary = json.loads((args.out / "summary.json").read_text())
     base = summary["baselines"]

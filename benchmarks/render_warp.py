@@ -58,7 +58,7 @@ def metrics(fake: np.ndarray, real: np.ndarray) -> tuple[float, float]:
 def bench_clip(manifest_id: str, work: Path, max_frames: int) -> dict:
     from facial.face_render import WarpRenderer
     from facial.face_render.render import reference_frame_index
-    from facial.face_render.warp import load_speaker_frames
+    from facial.face_render.footage import load_speaker_frames
 
     profile = load_or_track(manifest_id, work)
     frames = load_speaker_frames(profile)
@@ -99,10 +99,10 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     import cv2
-    import torch
+    from facial.cli._common import configure_threads
 
     cv2.setNumThreads(args.threads)
-    torch.set_num_threads(args.threads)
+    configure_threads(args.threads)
     rows = []
     for cid in args.clips:
         load = os.getloadavg()[0]

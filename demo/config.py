@@ -8,6 +8,7 @@ variable                   meaning                                              
 ``FACIAL_MAX_AUDIO_S``     longest accepted speech recording (seconds)                     60
 ``FACIAL_MAX_CLIP_S``      longest accepted speaker clip (seconds)                         120
 ``FACIAL_CONCURRENCY``     generations run at once (others wait in the queue)              1
+``FACIAL_CACHE_MAX_GB``    cap of the speaker-profile cache (least recently used go first) 5
 ``FACIAL_THREADS``         torch CPU threads of the server process (set once at start-up)  1
 ``FACIAL_QUEUE_SIZE``      most requests waiting in the queue (0 = unlimited)              16
 ``FACIAL_WORK_DIR``        parent folder of the per-request output folders                 a new temp folder
@@ -40,6 +41,7 @@ class DemoConfig:
     max_clip_s: float = 120.0
     concurrency: int = 1
     threads: int = 1
+    cache_max_gb: float = 5.0
     queue_size: int = 16
     work_dir: Path | None = None
     host: str | None = None
@@ -47,11 +49,13 @@ class DemoConfig:
     data_root: Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_upload_mb", "max_audio_s", "max_clip_s"):
+        for name in ("max_upload_mb", "max_audio_s", "max_clip_s", "cache_max_gb"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be a positive number, got {getattr(self, name)!r}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {self.threads}")
         if self.queue_size < 0:
             raise ConfigError(f"queue_size must be 0 (unlimited) or more, got {self.queue_size}")
 
@@ -81,6 +85,7 @@ class DemoConfig:
             max_clip_s=get("FACIAL_MAX_CLIP_S", float, base.max_clip_s, "a number of seconds"),
             concurrency=get("FACIAL_CONCURRENCY", int, base.concurrency, "a whole number"),
             threads=get("FACIAL_THREADS", int, base.threads, "a whole number"),
+            cache_max_gb=get("FACIAL_CACHE_MAX_GB", float, base.cache_max_gb, "a number of gigabytes"),
             queue_size=get("FACIAL_QUEUE_SIZE", int, base.queue_size, "a whole number"),
             work_dir=get("FACIAL_WORK_DIR", Path, None, "a folder"),
             host=(env.get("FACIAL_HOST") or "").strip() or None,

@@ -47,9 +47,13 @@ def build_demo(pipeline: Any, config: DemoConfig | None = None, *, example: bool
     if example:
         ex_audio, ex_speaker = h.example_inputs()
 
-    with gr.Blocks(title="FACIAL talking faces", analytics_enabled=_analytics_enabled()) as demo:
+    # delete_cache: Gradio's own copies of uploads and results older than an hour go (checked every 10 min)
+    with gr.Blocks(title="FACIAL talking faces", analytics_enabled=_analytics_enabled(), delete_cache=(600, 3600)) as demo:
         demo.handlers = h  # for tests and scripts
         gr.Markdown(INTRO)
+        note = getattr(pipeline, "driver_note", "")
+        if note:  # the fallback driver is said on the page, not only in a log
+            gr.Markdown(f"**Note:** {note}.", elem_id="driver-note")
         with gr.Tabs():
             # ------------------------------------------------------------------ Generate
             with gr.Tab("Generate", id="generate"):

@@ -30,3 +30,38 @@ def eval_cache_root() -> Path:
 def profile_dir(root: Path, content_hash: str, fps: float) -> Path:
     """Cache folder of a tracked speaker: ``<root>/profiles/<hash[:20]>-<fps>fps``."""
     return Path(root) / "profiles" / f"{content_hash[:20]}-{fps:g}fps"
+
+
+def touch(directory: Path) -> None:
+    """Mark a cache entry as just used (its folder's mtime), for :func:`enforce_cap`."""
+    try:
+        os.utime(directory)
+    except OSError:  # read-only cache: nothing to record
+        pass
+
+
+def folder_bytes(directory: Path) -> int:
+    """Bytes of the regular files below ``directory``."""
+    return sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def enforce_cap(parent: Path, max_bytes: float | None, *, keep: Path | None = None) -> list[Path]:
+    """Remove the least recently used entries (sub-folders of ``parent``, by mtime) until the rest
+    fit in ``max_bytes``; ``keep`` (the entry just made) is never removed. Returns what went."""
+    import shutil
+
+    parent = Path(parent)
+    if max_bytes is None or not parent.is_dir():
+        return []
+    entries = [(d.stat().st_mtime, d, folder_bytes(d)) for d in parent.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    total = sum(size for _, _, size in entries)
+    removed = []
+    for _, d, size in sorted(entries, key=lambda e: e[0]):
+        if total <= max_bytes:
+            break
+        if keep is not None and d.resolve() == Path(keep).resolve():
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        total -= size
+        removed.append(d)
+    return removed

@@ -28,7 +28,7 @@ import numpy as np
 
 from facial import atomic, media
 from facial.audio2face.drivers import envelope_params, freeze_pose_and_blinks
-from facial.cache import cache_root, profile_dir
+from facial.cache import cache_root, enforce_cap, profile_dir, touch
 from facial.types import AudioClip, FaceParams, SpeakerProfile, VideoFrames
 
 log = logging.getLogger(__name__)
@@ -93,12 +93,13 @@ class FacialPipeline:
       clear message while decoding (a header that understates the length does not get through);
       ``limit_settings`` names the settings that raise them in the messages (command-line flags by
       default, the app passes its environment variables).
+    - ``cache_max_bytes``: cap of the speaker-profile cache; the least recently used go first.
     - ``device``: for the neural renderer ("auto": CUDA when available).
     """
 
     def __init__(self, *, cache_dir: str | Path | None = None, audio2face: Any = None, basis=None,
                  max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS, device: str = "auto", driver: str = "auto",
-                 max_clip_seconds: float | None = None,
+                 max_clip_seconds: float | None = None, cache_max_bytes: float | None = None,
                  limit_settings: tuple[str, str] = ("--max-audio-seconds", "--max-clip-seconds")):
         from facial.face_render.mesh import default_basis
 
@@ -109,6 +110,7 @@ class FacialPipeline:
         self.max_audio_seconds = float(max_audio_seconds)
         self.max_clip_seconds = None if max_clip_seconds is None else float(max_clip_seconds)
         self.limit_settings = limit_settings
+        self.cache_max_bytes = cache_max_bytes
         self.device = device
         self.driver = driver
         self.base_model = None
@@ -151,12 +153,15 @@ class FacialPipeline:
         target = self.profile_dir_for(speaker, fps)
         if is_profile_dir(target):
             log.info("using the cached speaker profile %s", target)
+            touch(target)
             return load_profile(target)
         profile = track_clip(speaker, fps=fps, basis=self.basis, progress=progress, max_seconds=self.max_clip_seconds,
                              limit_hint=self.limit_settings[1])
         with atomic.atomic_dir(target) as tmp:
             save_profile(profile, tmp)
         log.info("speaker profile cached in %s", target)
+        for gone in enforce_cap(target.parent, self.cache_max_bytes, keep=target):
+            log.info("profile cache over %.2f GB: removed the least recently used %s", self.cache_max_bytes / 1e9, gone.name)
         return load_profile(target)
 
     # ------------------------------------------------------------------ motion

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from demo.errors import error, user_error
-from demo.tabs.base import TabBase
+from demo.tabs.base import TabBase, request
 from demo.uploads import upload_path, zip_dir
 
 #: Top-level folders of a benchmark's output that stay out of the results zip (large intermediates).
@@ -29,6 +29,7 @@ class BenchmarkTab(TabBase):
             return []
         return sorted(p.name for p in folder.glob("*.y*ml")) if folder.is_dir() else []
 
+    @request
     def run_benchmark(self, spec_name: str | None, spec_upload: Any = None, methods_text: str = "", reference_dir: str = "",
                       progress: Callable[..., Any] | None = gr.Progress(track_tqdm=True)) -> tuple[str, list[str], str]:
         """A bundled or uploaded spec, or method folders → (Markdown summary, plot files, results zip).

@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 import gradio as gr
 
 from demo.errors import user_error
-from demo.tabs.base import TabBase
+from demo.tabs.base import TabBase, request
 from demo.uploads import upload_path
 from facial.plotting import new_figure, save_figure
 
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 class EvaluateTab(TabBase):
     """The Evaluate tab's actions (a mixin of :class:`demo.handlers.Handlers`)."""
 
+    @request
     def evaluate(self, video: Any, reference: Any = None, metrics: Sequence[str] | str | None = None,
                  progress: Callable[..., Any] | None = gr.Progress()) -> tuple[Any, str | None, str]:
         """Clip (+ optional frame-aligned real clip) → (metric table, curves plot, JSON download)."""

@@ -16,7 +16,7 @@ import gradio as gr
 
 from demo.config import DemoConfig
 from demo.errors import error, user_error
-from demo.tabs.base import TabBase
+from demo.tabs.base import TabBase, request
 from demo.uploads import upload_path, zip_dir
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class GenerateTab(TabBase):
             return gr.update(value=None, visible=False), gr.update(value=str(path), visible=True)
         return gr.update(value=str(path), visible=True), gr.update(value=None, visible=False)
 
+    @request
     def generate(self, audio: Any, speaker: Any, renderer: str = "warp", head_motion: float = 1.0,
                  blink_rate: float | None = 0.0, finetune_effort: str = "fast", seed: float | None = 0,
                  progress: Callable[..., Any] | None = gr.Progress()) -> tuple[str, str, str, str]:

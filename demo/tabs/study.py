@@ -7,13 +7,14 @@ from typing import Any, Callable
 import gradio as gr
 
 from demo.errors import error, user_error
-from demo.tabs.base import TabBase
+from demo.tabs.base import TabBase, request
 from demo.uploads import safe_extract, single_root, upload_path, zip_dir
 
 
 class StudyTab(TabBase):
     """The User-study tab's actions (a mixin of :class:`demo.handlers.Handlers`)."""
 
+    @request
     def build_study(self, folders_text: str, archive: Any, scale: str = "2afc", checks: float = 2, seed: float = 0,
                     progress: Callable[..., Any] | None = gr.Progress()) -> tuple[list[str], str]:
         """Method folders → ([study zip (keep private), participant zip], Markdown summary)."""
@@ -44,6 +45,7 @@ class StudyTab(TabBase):
             summary += "\n- Dropped clips (not in every folder): " + "; ".join(f"{m}: {', '.join(c)}" for m, c in report["dropped_clips"].items())
         return [str(full), str(public)], summary
 
+    @request
     def analyze_study(self, study: Any, answers: Any, max_failed_checks: float = 0,
                       progress: Callable[..., Any] | None = gr.Progress()) -> tuple[str, str | None, str]:
         """Study zip (with key) + answer files → (Markdown report, plot, results zip)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 
+from facial import atomic
 from facial.face2vid.data import RenderTensors, mesh_renderer, to_uint8
 from facial.face2vid.networks import Face2VidConfig, UNetGenerator
 from facial.face_render.progress import progress_reporter
@@ -62,17 +62,16 @@ class NeuralRenderer:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
-        tensors = {f"generator.{k}": v.detach().float().cpu().contiguous() for k, v in self.generator.state_dict().items()}
-        tensors["reference"] = torch.from_numpy(np.ascontiguousarray(self.reference))
-        if self.reference_full is not None:
-            tensors["reference_full"] = torch.from_numpy(np.ascontiguousarray(self.reference_full))
-        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "facial-face2vid-1"})
-        (tmp / CONFIG_FILE).write_text(json.dumps({"model_type": "facial-face2vid", **self.config.to_dict()}, indent=2))
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in (CONFIG_FILE, WEIGHTS_FILE):
-            os.replace(tmp / name, directory / name)
-        shutil.rmtree(tmp, ignore_errors=True)
-        return directory
+        try:
+            tensors = {f"generator.{k}": v.detach().float().cpu().contiguous() for k, v in self.generator.state_dict().items()}
+            tensors["reference"] = torch.from_numpy(np.ascontiguousarray(self.reference))
+            if self.reference_full is not None:
+                tensors["reference_full"] = torch.from_numpy(np.ascontiguousarray(self.reference_full))
+            save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "facial-face2vid-1"})
+            (tmp / CONFIG_FILE).write_text(json.dumps({"model_type": "facial-face2vid", **self.config.to_dict()}, indent=2))
+            return atomic.replace_dir(tmp, directory)  # config.json, then model.safetensors
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, *, device: str | torch.device = "auto", revision: str | None = None) -> "NeuralRenderer":

@@ -89,13 +89,14 @@ def check_trainable(profile: SpeakerProfile) -> None:
 def train_renderer(profile_dir: str | Path | SpeakerProfile, *, size: int = 256, minutes: float | None = None,
                    steps: int | None = None, device: str = "auto", progress: bool = True, config: Face2VidConfig | None = None,
                    out_dir: str | Path | None = None, eval_every: float | None = None, amp: str | None = "auto",
-                   channels_last: bool | None = None, seed: int = 0, threads: int | None = None,
+                   channels_last: bool | None = None, seed: int = 0,
                    compare_warp: bool = True) -> Path:
     """Train a :class:`NeuralRenderer` on a speaker profile; returns the folder it was saved to.
 
     ``minutes`` (wall clock, including evaluation) or ``steps`` bounds training (default 10
     minutes). ``eval_every``: seconds between held-out evaluations in minute mode, steps in step
     mode (default: 20 evaluations per run). ``amp``: "bf16", None, or "auto" (bf16 on CUDA).
+    Torch's CPU thread count is the caller's (``facial train-renderer --threads`` sets it).
     """
     t_start = time.time()
     profile = _load_profile(profile_dir)
@@ -103,8 +104,6 @@ def train_renderer(profile_dir: str | Path | SpeakerProfile, *, size: int = 256,
     if minutes is None and steps is None:
         minutes = 10.0
     dev = resolve_device(device)
-    if threads:
-        torch.set_num_threads(int(threads))
     use_amp = (amp == "bf16") or (amp == "auto" and dev.type == "cuda" and torch.cuda.is_bf16_supported())
     channels_last = dev.type == "cuda" if channels_last is None else channels_last
     torch.manual_seed(seed)
@@ -116,7 +115,7 @@ def train_renderer(profile_dir: str | Path | SpeakerProfile, *, size: int = 256,
 
     # ---------------------------------------------------------------- data
     from facial.face_render.render import MeshRenderer, face_box, reference_frame_index
-    from facial.face_render.warp import load_speaker_frames
+    from facial.face_render.footage import load_speaker_frames
 
     n_total = min(profile.n_frames, MAX_TRAIN_FRAMES)
     frames = load_speaker_frames(profile, n_total)

@@ -8,6 +8,7 @@
 """
 from facial.face_render.eye_map import make_eye_map
 from facial.face_render.render import MeshRenderer, render_mesh
-from facial.face_render.warp import RenderPlan, WarpConfig, WarpRenderer
+from facial.face_render.path_planning import RenderPlan
+from facial.face_render.warp import WarpConfig, WarpRenderer
 
 __all__ = ["MeshRenderer", "RenderPlan", "WarpConfig", "WarpRenderer", "make_eye_map", "render_mesh"]

@@ -59,6 +59,12 @@ class Raster:
         out[m] = np.einsum("nk,nkc->nc", b, attributes[tri])
         return out[..., 0] if squeeze else out
 
+    def crop(self, box: tuple[int, int, int, int]) -> Raster:
+        """The part of this raster inside image box ``(x0, y0, x1, y1)`` (which must lie within :attr:`box`)."""
+        x0, y0, x1, y1 = box
+        sub = (slice(y0 - self.y0, y1 - self.y0), slice(x0 - self.x0, x1 - self.x0))
+        return Raster(self.triangle[sub], self.bary[sub], self.depth[sub], x0, y0, self.size, self.triangles)
+
     def full(self, values: np.ndarray, fill=0) -> np.ndarray:
         """Paste a box-sized ``values [h, w, ...]`` into a full-image array of ``size`` filled with ``fill``."""
         w, h = self.size

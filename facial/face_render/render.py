@@ -113,7 +113,7 @@ class MeshRenderer:
     def texture(self) -> np.ndarray:
         """The texture image (the reference frame, full speaker resolution)."""
         if self._texture is None:
-            from facial.face_render.warp import load_speaker_frames
+            from facial.face_render.footage import load_speaker_frames
 
             self._texture = load_speaker_frames(self.profile, self.texture_index + 1)[self.texture_index]
         return self._texture

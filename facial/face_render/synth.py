@@ -5,14 +5,19 @@ A single photo (or a clip that never opens the mouth wide) has no teeth or mouth
 reddish cavity shaded darker towards its middle, an upper tooth row under the upper lip and a
 fainter lower row, both fading towards the mouth corners, with colours scaled to the skin
 brightness. :func:`lash_line` darkens the line where closed lids meet. Both return a colour layer
-and an alpha; the caller blends them (see :mod:`facial.face_render.blend`).
+and an alpha (see :mod:`facial.face_render.blend`).
+
+Into a frame (float32 ``[H, W, 3]``, modified in place and returned): :func:`paint_mouth_interior`
+and :func:`paint_lash_line` blend those layers over the face, and :func:`close_lids` covers where
+the open eye would be with lid skin cloned from just above it (a photo never shows closed eyes).
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from facial.face_render import mesh
+from facial.face_render import blend, mesh
+from facial.speaker import face_model as fm
 
 CAVITY = np.array([0.42, 0.17, 0.17], dtype=np.float32)  # × skin colour
 TEETH = np.array([0.93, 0.90, 0.84], dtype=np.float32)  # × teeth luminance
@@ -93,3 +98,58 @@ def lash_line(landmarks: np.ndarray, shape: tuple[int, int], skin: np.ndarray, s
     a = cv2.GaussianBlur(alpha.astype(np.float32) / 255.0, (3, 3), 0.8) * float(np.clip(strength, 0, 1)) * 0.7
     colour = np.broadcast_to((np.asarray(skin, np.float32) * 0.25)[None, None], (h, w, 3)).astype(np.float32)
     return colour, a.astype(np.float32)
+
+
+def paint_mouth_interior(img: np.ndarray, target: np.ndarray, region: np.ndarray, weight: float) -> np.ndarray:
+    """Blend :func:`mouth_interior` for landmarks ``target`` into ``img`` inside the mouth ``region``
+    polygon, its colours scaled to the skin between the region and the lips; ``weight`` scales its alpha."""
+    h, w = img.shape[:2]
+    x0, y0 = int(max(0, np.floor(region[:, 0].min()))), int(max(0, np.floor(region[:, 1].min())))
+    x1, y1 = int(min(w, np.ceil(region[:, 0].max()) + 1)), int(min(h, np.ceil(region[:, 1].max()) + 1))
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return img
+    box = img[y0:y1, x0:x1]
+    ring = blend.soft_polygon_mask([region], box.shape[:2], 1.0, offset=(x0, y0))
+    lips = blend.soft_polygon_mask([target[fm.LIPS_OUTER, :2]], box.shape[:2], 1.0, offset=(x0, y0))
+    skin_w = np.clip(ring - lips, 0, 1)
+    skin = (box * skin_w[..., None]).sum((0, 1)) / max(float(skin_w.sum()), 1.0)
+    colour, alpha = mouth_interior(target, box.shape[:2], skin, offset=(x0, y0))
+    img[y0:y1, x0:x1] = blend.feather_blend(box, colour, alpha * weight)
+    return img
+
+
+def close_lids(img: np.ndarray, open_target: np.ndarray, strength: float, *, colour_match: bool = True) -> np.ndarray:
+    """Cover where the open eye of ``open_target`` would be with lid skin cloned from just above it (one-shot blinks)."""
+    h, w = img.shape[:2]
+    for side in ("right", "left"):
+        poly = mesh.eye_polygon(open_target, side).astype(np.float64)
+        c = poly.mean(0)
+        poly = c + (poly - c) * np.array([1.1, 1.35])
+        eye_h = max(2.0, float(np.ptp(poly[:, 1])))
+        feather = max(1.0, 0.3 * eye_h)
+        pad = int(np.ceil(2 * feather)) + 2
+        x0, y0 = int(max(0, np.floor(poly[:, 0].min()) - pad)), int(max(0, np.floor(poly[:, 1].min()) - pad))
+        x1, y1 = int(min(w, np.ceil(poly[:, 0].max()) + pad + 1)), int(min(h, np.ceil(poly[:, 1].max()) + pad + 1))
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        src = cv2.remap(img, xx, yy - 0.9 * eye_h, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        alpha = blend.soft_polygon_mask([poly], (y1 - y0, x1 - x0), feather, offset=(x0, y0)) * strength
+        img[y0:y1, x0:x1] = blend.paste(img[y0:y1, x0:x1], src, alpha, colour_match=colour_match)
+    return img
+
+
+def paint_lash_line(img: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
+    """Blend :func:`lash_line` for landmarks ``target`` into ``img`` (its colour from the mean skin around the eyes)."""
+    h, w = img.shape[:2]
+    pts = target[fm.EYE_REGION, :2]
+    pad = int(0.1 * float(mesh.face_height(target))) + 2
+    x0, y0 = int(max(0, pts[:, 0].min() - pad)), int(max(0, pts[:, 1].min() - pad))
+    x1, y1 = int(min(w, pts[:, 0].max() + pad)), int(min(h, pts[:, 1].max() + pad))
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return img
+    box = img[y0:y1, x0:x1]
+    skin = box.reshape(-1, 3).mean(0)
+    colour, alpha = lash_line(target, box.shape[:2], skin, strength, offset=(x0, y0))
+    img[y0:y1, x0:x1] = blend.feather_blend(box, colour, alpha)
+    return img

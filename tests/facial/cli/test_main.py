@@ -59,7 +59,7 @@ def test_threads_are_set_by_the_cli_helper_and_restored_in_a_block():
 
 # Library modules that still set torch's thread count themselves, pending their owners' change
 # (face2vid.train_renderer's ``threads`` argument: the ``facial train-renderer`` command sets it now).
-PENDING_THREAD_SETTERS = {"facial/face2vid/train.py"}
+PENDING_THREAD_SETTERS: set[str] = set()
 
 
 def test_only_the_cli_sets_torch_threads():

@@ -28,7 +28,7 @@ def clip_profile(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def clip_frames(clip_profile):
-    from facial.face_render.warp import load_speaker_frames
+    from facial.face_render.footage import load_speaker_frames
 
     return load_speaker_frames(clip_profile)
 

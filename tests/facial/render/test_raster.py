@@ -1,45 +1,7 @@
-"""FaceMesh triangles and the z-buffer rasteriser (synthetic geometry with known answers)."""
-import itertools
-
+"""The z-buffer rasteriser (synthetic geometry with known answers)."""
 import numpy as np
 
-from facial.face_render import mesh
 from facial.face_render.raster import rasterize
-
-
-def test_cached_triangles_equal_derivation_from_mediapipe():
-    tris = mesh.surface_triangles()
-    assert tris.shape == (852, 3)
-    assert tris.min() >= 0 and tris.max() < mesh.N_SURFACE_POINTS
-    derived = mesh.derive_triangles()
-    assert {tuple(sorted(t)) for t in tris} == {tuple(sorted(t)) for t in derived}
-
-
-def test_triangles_form_an_oriented_manifold_with_four_holes():
-    tris = mesh.surface_triangles()
-    directed = [(t[i], t[(i + 1) % 3]) for t in tris for i in range(3)]
-    assert len(set(directed)) == len(directed)  # consistent orientation: no directed edge twice
-    count = {}
-    for a, b in directed:
-        count[tuple(sorted((a, b)))] = count.get(tuple(sorted((a, b))), 0) + 1
-    assert max(count.values()) == 2
-    boundary = [e for e, c in count.items() if c == 1]
-    # outer oval (36) + inner lips (20) + two eyes (16 each)
-    assert len(boundary) == 36 + 20 + 16 + 16
-    # Euler characteristic of a sphere with four holes
-    assert 468 - len(count) + len(tris) == 2 - 4
-
-
-def test_interiors_close_the_mouth_and_eye_holes():
-    tris, labels = mesh.all_triangles()
-    assert set(np.unique(labels)) == {mesh.SURFACE, mesh.MOUTH_INTERIOR, mesh.RIGHT_EYE_INTERIOR, mesh.LEFT_EYE_INTERIOR}
-    count = {}
-    for t in tris:
-        for a, b in itertools.combinations(sorted(t), 2):
-            count[(a, b)] = count.get((a, b), 0) + 1
-    boundary = [e for e, c in count.items() if c == 1]
-    assert len(boundary) == 36  # only the outer face contour remains open
-    assert set(np.unique(boundary)) <= set(mesh.FACE_OVAL.tolist())
 
 
 def test_two_triangles_cover_a_square_without_cracks():
@@ -78,3 +40,15 @@ def test_off_screen_and_degenerate_triangles_cover_nothing():
     v = np.array([[-50, -50, 0], [-10, -50, 0], [-10, -10, 0], [5, 5, 0], [5, 5, 0], [9, 9, 0]], float)
     r = rasterize(v, np.array([[0, 1, 2], [3, 4, 5]]), (32, 32))
     assert r.mask.sum() == 0
+
+
+def test_crop_is_the_same_raster_over_a_smaller_box():
+    v = np.array([[3.3, 4.1, 0], [50.2, 8.7, 0], [20.5, 44.9, 0]])
+    r = rasterize(v, np.array([[0, 1, 2]]), (64, 64))
+    x0, y0, x1, y1 = r.box
+    box = (x0 + 5, y0 + 7, x1 - 3, y1 - 4)
+    c = r.crop(box)
+    assert c.box == box and c.size == r.size and c.triangles is r.triangles
+    attr = 2.0 * v[:, 0] - 0.5 * v[:, 1]
+    assert np.array_equal(c.interpolate(attr), r.interpolate(attr)[7:-4, 5:-3])
+    assert np.array_equal(c.mask, r.mask[7:-4, 5:-3])
