@@ -187,17 +187,10 @@ class Pipeline(Method):
 def _facial_fingerprint() -> str:
     """Hash of the facial package's code and assets (names, sizes, mtimes): a new checkpoint or a
     code change invalidates cached results of ``ours``/``lips_only``."""
-    import hashlib
-
     import facial.media  # a module file: the package itself may be a namespace under some installs
+    from facial.hashing import sha256_tree
 
-    root = Path(facial.media.__file__).resolve().parent
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts:
-            st = p.stat()
-            h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
+    return sha256_tree(Path(facial.media.__file__).resolve().parent, length=16)
 
 
 def _matches(row: dict[str, str], filt: dict[str, Any], contains: dict[str, Any]) -> bool:

@@ -10,13 +10,13 @@ that summary with metrics as columns::
     | ours   | 1.234 ± 0.100 | 0.500 ± 0.020 |
 
 :func:`markdown_table` and :func:`latex_table` are the generic renderers (header + rows of
-strings) that the summary writers, and the user-study kit, build on. No ``tabulate`` dependency.
+strings) that the summary writers, the benchmark report and the user-study kit build on;
+:func:`summary_rows` / :func:`format_cell` are the one cell formatter of a summary (fixed or
+automatic decimals). No ``tabulate`` dependency.
 """
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.stats import bootstrap_ci, mean_std
+from facial import atomic
 
 __all__ = [
     "ROW_COLUMNS",
@@ -36,6 +37,10 @@ __all__ = [
     "latex_table",
     "latex_escape",
     "format_mean_std",
+    "format_number",
+    "format_cell",
+    "summary_rows",
+    "slug",
     "write_text_atomic",
 ]
 
@@ -86,6 +91,17 @@ def _arrow(metric: str, directions: Mapping[str, str] | None) -> str:
     return ARROWS[d]
 
 
+def format_number(x: float | None, decimals: int | None = None) -> str:
+    """``x`` with ``decimals`` digits; ``None`` picks them from the magnitude (0 from 100 up, 1 from 10,
+    2 from 1, else 3). ``"–"`` for a missing or non-finite value."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    if decimals is None:
+        a = abs(x)
+        decimals = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3
+    return f"{x:.{decimals}f}"
+
+
 def format_mean_std(mean: float, std: float, decimals: int = 3, *, pm: str = " ± ") -> str:
     """``"mean ± std"`` with ``decimals`` digits; ``"–"`` for a missing mean, no ``± std`` when std is NaN."""
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
@@ -114,20 +130,78 @@ def _pivot(agg: pd.DataFrame) -> tuple[list[str], list[str], dict[tuple[str, str
     return methods, metrics, cells
 
 
+def _counts(agg: pd.DataFrame) -> dict[tuple[str, str], int]:
+    if "n" not in agg.columns:
+        raise ValueError("summary lacks the column 'n'; pass the output of aggregate()")
+    return {(str(m), str(k)): int(n) for m, k, n in zip(agg["method"], agg["metric"], agg["n"])}
+
+
 _NAN4 = (float("nan"),) * 4
 
 
-def _cell_text(values: tuple[float, float, float, float], decimals: int, cell: str, *, pm: str, dash: str) -> str:
-    mean, std, lo, hi = values
+CELLS = ("mean_std", "mean_ci", "mean_std_ci")
+
+
+def format_cell(mean: float, std: float = math.nan, ci_lo: float = math.nan, ci_hi: float = math.nan,
+                decimals: int | None = 3, cell: str = "mean_std", *, pm: str = " ± ", dash: str = "–") -> str:
+    """One summary cell: ``cell="mean_std"`` → ``"mean ± std"``, ``"mean_ci"`` → ``"mean [ci_lo, ci_hi]"``,
+    ``"mean_std_ci"`` → ``"mean ± std [ci_lo, ci_hi]"`` (parts with a non-finite value are left out).
+    ``decimals=None`` (``mean_std_ci`` only) picks them per number (:func:`format_number`); ``dash``
+    stands for a missing mean."""
     if cell == "mean_std":
         text = format_mean_std(mean, std, decimals, pm=pm)
     elif cell == "mean_ci":
         text = format_mean_std(mean, float("nan"), decimals)
-        if text != "–" and not (math.isnan(lo) or math.isnan(hi)):
-            text += f" [{lo:.{decimals}f}, {hi:.{decimals}f}]"
+        if text != "–" and not (math.isnan(ci_lo) or math.isnan(ci_hi)):
+            text += f" [{ci_lo:.{decimals}f}, {ci_hi:.{decimals}f}]"
+    elif cell == "mean_std_ci":
+        text = format_number(mean, decimals)
+        if np.isfinite(std):
+            text += f"{pm}{format_number(std, decimals)}"
+        if np.isfinite(ci_lo):
+            text += f" [{format_number(ci_lo, decimals)}, {format_number(ci_hi, decimals)}]"
     else:
-        raise ValueError(f"cell must be 'mean_std' or 'mean_ci', got {cell!r}")
+        raise ValueError(f"cell must be one of {', '.join(repr(c) for c in CELLS)}, got {cell!r}")
     return dash if text == "–" else text
+
+
+def summary_rows(
+    agg: pd.DataFrame,
+    *,
+    methods: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    decimals: int | None = 3,
+    cell: str = "mean_std",
+    pm: str = " ± ",
+    dash: str = "–",
+    n_column: bool = False,
+    skip_empty: bool = False,
+    best: Mapping[str, str | None] | None = None,
+    bold: str = "**{}**",
+) -> list[list[str]]:
+    """Body rows of a summary table: ``[method, (n,) one cell per metric]``.
+
+    ``methods`` / ``metrics`` select and order (default: their order in ``agg``); ``n_column`` adds
+    the largest ``n`` of the row's metrics; ``skip_empty`` drops methods without a value in any of
+    ``metrics``. ``best`` maps a metric to the method whose cell is wrapped in ``bold``. Cells are
+    :func:`format_cell` with ``decimals``, ``cell``, ``pm`` and ``dash``.
+    """
+    all_methods, all_metrics, cells = _pivot(agg)
+    counts = _counts(agg) if n_column else {}
+    methods = all_methods if methods is None else list(methods)
+    metrics = all_metrics if metrics is None else list(metrics)
+    rows = []
+    for method in methods:
+        if skip_empty and not any((method, k) in cells for k in metrics):
+            continue
+        row: list[str] = [method]
+        if n_column:
+            row.append(str(max((counts.get((method, k), 0) for k in metrics), default=0)))
+        for metric in metrics:
+            text = format_cell(*cells.get((method, metric), _NAN4), decimals, cell, pm=pm, dash=dash)
+            row.append(bold.format(text) if best and best.get(metric) == method else text)
+        rows.append(row)
+    return rows
 
 
 def _best(methods: list[str], metric: str, cells: Mapping, arrow: str) -> str | None:
@@ -161,11 +235,19 @@ _LATEX_SPECIALS = {
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "↑": r"$\uparrow$", "↓": r"$\downarrow$", "±": r"$\pm$",
 }
+_LATEX_SYMBOLS = {"→": r"$\rightarrow$", "·": r"$\cdot$", "²": r"$^2$", "³": r"$^3$", "−": "-", "–": "--"}
 
 
-def latex_escape(text: object) -> str:
-    """Escape LaTeX special characters (``_ & % $ # { } ~ ^ \\``) and map ↑ ↓ ± to math symbols."""
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+def latex_escape(text: object, *, symbols: bool = False) -> str:
+    """Escape LaTeX special characters (``_ & % $ # { } ~ ^ \\``) and map ↑ ↓ ± to math symbols;
+    ``symbols=True`` also maps → · ² ³ and the minus / en dash (metric headers and units)."""
+    table = {**_LATEX_SPECIALS, **_LATEX_SYMBOLS} if symbols else _LATEX_SPECIALS
+    return "".join(table.get(ch, ch) for ch in str(text))
+
+
+def slug(text: str, length: int = 40) -> str:
+    """``text`` lower-cased with every non-alphanumeric character a ``-`` (for LaTeX labels)."""
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:length]
 
 
 def latex_table(
@@ -212,13 +294,7 @@ def to_markdown(
     arrows = {m: _arrow(m, directions) for m in metrics}
     best = {m: _best(methods, m, cells, arrows[m]) if bold_best else None for m in metrics}
     header = ["method"] + [f"{m} {arrows[m]}".rstrip() for m in metrics]
-    rows = []
-    for method in methods:
-        row: list[str] = [method]
-        for metric in metrics:
-            text = _cell_text(cells.get((method, metric), _NAN4), decimals, cell, pm=" ± ", dash="–")
-            row.append(f"**{text}**" if best[metric] == method else text)
-        rows.append(row)
+    rows = summary_rows(agg, decimals=decimals, cell=cell, pm=" ± ", dash="–", best=best, bold="**{}**")
     return markdown_table(header, rows)
 
 
@@ -241,29 +317,14 @@ def to_latex(
     arrows = {m: _arrow(m, directions) for m in metrics}
     best = {m: _best(methods, m, cells, arrows[m]) if bold_best else None for m in metrics}
     header = ["method"] + [latex_escape(m) + (" " + LATEX_ARROWS[arrows[m]] if arrows[m] else "") for m in metrics]
-    rows = []
-    for method in methods:
-        row = [latex_escape(method)]
-        for metric in metrics:
-            text = _cell_text(cells.get((method, metric), _NAN4), decimals, cell, pm=r" $\pm$ ", dash="--")
-            row.append(rf"\textbf{{{text}}}" if best[metric] == method else text)
-        rows.append(row)
+    rows = summary_rows(agg, decimals=decimals, cell=cell, pm=r" $\pm$ ", dash="--", best=best, bold=r"\textbf{{{}}}")
+    rows = [[latex_escape(r[0]), *r[1:]] for r in rows]
     return latex_table(header, rows, caption=caption, label=label, escape=False)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``text`` (UTF-8, newlines as given) to ``path`` atomically (:mod:`facial.atomic`)."""
+    return atomic.write_bytes(path, text.encode("utf-8"))
 
 
 def to_csv(agg: pd.DataFrame, path: str | Path) -> Path:

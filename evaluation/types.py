@@ -18,8 +18,6 @@ Kinds (DESIGN.md §2):
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -208,7 +206,9 @@ class EvalConfig:
         """Short hash of every setting that changes a number (``device`` excluded)."""
         d = self.to_dict()
         d.pop("device", None)
-        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        from facial.hashing import sha256_json
+
+        return sha256_json(d, length=12)
 
 
 def _jsonable(obj: Any) -> Any:

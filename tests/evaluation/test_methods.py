@@ -103,3 +103,8 @@ def test_external_manifest_with_filters(tmp_path, make_clip):
     assert [r["clip"] for r in folder.rows()] == ["a", "b"]
     with pytest.raises(ValueError, match="no column 'orign'.*origin"):
         mt.read_manifest(manifest, {"orign": "real"})
+
+
+def test_facial_fingerprint_is_a_short_stable_hash():
+    fp = mt._facial_fingerprint()
+    assert len(fp) == 16 and all(c in "0123456789abcdef" for c in fp) and fp == mt._facial_fingerprint()

@@ -98,3 +98,42 @@ def test_mean_ci_cells(rows):
     assert f"2.00 [{r.ci_lo:.2f}, {r.ci_hi:.2f}]" in tex
     with pytest.raises(ValueError, match="cell"):
         tables.to_markdown(agg, cell="median")
+
+
+def test_number_and_cell_formats():
+    assert [tables.format_number(x) for x in (123.456, -12.345, 1.2345, 0.012345, float("nan"), None, float("inf"))] == \
+        ["123", "-12.3", "1.23", "0.012", "–", "–", "–"]
+    assert tables.format_number(1.23456, 2) == "1.23"
+    assert tables.format_cell(3.0, 1.0, 2.0, 4.0, None, "mean_std_ci") == "3.00 ± 1.00 [2.00, 4.00]"
+    assert tables.format_cell(3.0, float("nan"), float("nan"), float("nan"), None, "mean_std_ci") == "3.00"
+    assert tables.format_cell(float("nan"), cell="mean_std_ci", dash="--") == "--"
+    assert tables.format_cell(2.0, 1.0, 1.5, 2.5, 1, "mean_ci") == "2.0 [1.5, 2.5]"
+    assert tables.format_cell(2.0, 1.0, decimals=2, pm=r" $\pm$ ") == r"2.00 $\pm$ 1.00"
+    with pytest.raises(ValueError, match="cell"):
+        tables.format_cell(1.0, cell="median")
+
+
+def test_summary_rows_select_count_and_skip(rows):
+    agg = tables.aggregate(rows)
+    body = tables.summary_rows(agg, methods=["baseline", "absent", "ours_v2"], metrics=["sync"], decimals=None,
+                               cell="mean_std_ci", n_column=True, skip_empty=True)
+    assert [r[:2] for r in body] == [["baseline", "2"], ["ours_v2", "3"]]
+    assert body[1][2].startswith("0.500 ± 0.000")
+    full = tables.summary_rows(agg, methods=["absent"], skip_empty=False)
+    assert full == [["absent", "–", "–"]]
+    best = tables.summary_rows(agg, best={"lmd_mouth": "ours_v2"}, bold="**{}**")
+    assert best[0][1] == "**2.000 ± 1.000**" and not best[1][1].startswith("**")
+
+
+def test_latex_symbols_and_labels():
+    assert tables.latex_escape("→1 · x² – y³ −2 a_b ±") == "→1 · x² – y³ −2 a\\_b $\\pm$"
+    assert tables.latex_escape("→1 · x² – y³ −2 a_b ±", symbols=True) == r"$\rightarrow$1 $\cdot$ x$^2$ -- y$^3$ -2 a\_b $\pm$"
+    assert tables.slug("Lip sync (SyncNet) — part 2") == "lip-sync--syncnet----part-2"
+    assert len(tables.slug("x" * 100)) == 40
+
+
+def test_write_text_atomic_keeps_the_text_byte_for_byte(tmp_path):
+    text = "a,b\r\n1,ü\n"
+    out = tables.write_text_atomic(tmp_path / "deep" / "t.csv", text)
+    assert out == tmp_path / "deep" / "t.csv" and out.read_bytes() == text.encode("utf-8")
+    assert [p.name for p in out.parent.iterdir()] == ["t.csv"]

@@ -1,100 +1,84 @@
-"""Benchmark specs, result tables and small real runs."""
+"""Running a benchmark: cells, caching, the worker pool and small real runs (evaluation.benchmark.run)."""
 from __future__ import annotations
 
+import ast
 import json
+import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import evaluation.benchmark
 from evaluation import benchmark as bm
+from evaluation.benchmark import run as run_module
 from evaluation.types import MetricValue
 
 
-@pytest.fixture()
-def clip_folder(tmp_path, make_clip):
+def test_cell_result_roundtrip():
+    cell = bm.CellResult("static", "c1", [MetricValue.ok("lmd_mouth", np.float64(2.5)), MetricValue.unavailable("psnr", "no ref")],
+                         seconds=1.23456, traces={"yaw": [0.1, 0.2]}, method_info={"driver": "d"})
+    back = bm.CellResult.from_dict(json.loads(json.dumps(cell.to_dict())), cached=True)
+    assert back.cached and back.values == cell.values and back.seconds == 1.235 and back.traces == cell.traces
+    assert back.method_info == {"driver": "d"} and (back.method, back.clip, back.status) == ("static", "c1", "ok")
+
+
+def _fake_unit(payload):
+    """What run_unit returns for a clip, without producing or scoring videos."""
+    clip = payload["clip"]["id"]
+    trace = {k: [0.0, 0.5, 1.0] for k in ("yaw", "pitch", "roll", "blink")}
+    k = 1.0 if clip == "c1" else 2.0
+    return [bm.CellResult("ground_truth", clip, [MetricValue.ok("lmd_mouth", 0.0)], traces=trace).to_dict(),
+            bm.CellResult("static", clip, [MetricValue.ok("lmd_mouth", k)], traces=trace).to_dict()]
+
+
+def test_run_benchmark_writes_every_output_and_leaves_torch_threads_alone(tmp_path, make_clip, monkeypatch):
+    import torch
+
     for name in ("c1", "c2"):
         make_clip(tmp_path / "clips" / f"{name}.mp4", n_frames=10)
-    return tmp_path / "clips"
+    spec = bm.spec_from_dict({"name": "fake", "clips": {"folder": str(tmp_path / "clips")}, "protocol": "self_reenactment",
+                              "methods": ["ground_truth", "static"], "metrics": ["lmd_mouth"]})
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    monkeypatch.setattr(run_module, "run_unit", _fake_unit)
+    threads = torch.get_num_threads()
+    res = bm.run_benchmark(spec, tmp_path / "out", jobs=1, progress=False)
+    assert calls == [] and torch.get_num_threads() == threads  # only pool workers set their thread count
+    out = tmp_path / "out"
+    for name in ("rows.csv", "unavailable.csv", "aggregate.csv", "aggregate.md", "aggregate.tex", "comparisons.csv",
+                 "provenance.json", "plots/lmd_mouth.png", "plots/traces_c1.png"):
+        assert (out / name).is_file(), name
+    assert set(res.files) == {"rows", "unavailable", "aggregate_csv", "comparisons", "aggregate_md", "aggregate_tex", "traces", "provenance"}
+    assert [(c.method, c.clip) for c in res.cells] == [("ground_truth", "c1"), ("ground_truth", "c2"), ("static", "c1"), ("static", "c2")]
+    assert "1.50 ± 0.707 [1.00, 2.00]" in (out / "aggregate.md").read_text(encoding="utf-8")
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["cells"] == {"total": 4, "cached": 0, "not_ok": 0} and prov["spec"]["name"] == "fake"
+    assert not [p for p in out.rglob(".*")]  # no temporary files left
+    pd.testing.assert_frame_equal(pd.read_csv(out / "rows.csv"), res.rows)
 
 
-def _spec(folder, **over):
-    raw = {"name": "t", "clips": {"folder": str(folder)}, "protocol": {"name": "self_reenactment"},
-           "methods": ["ground_truth", "static"], "metrics": ["lmd"]}
-    raw.update(over)
-    return raw
+def test_worker_init_sets_one_torch_thread(monkeypatch):
+    import torch
+
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    run_module._worker_init(logging.WARNING)
+    assert calls == [1]
 
 
-def test_spec_validation_messages(clip_folder):
-    spec = bm.spec_from_dict(_spec(clip_folder))
-    assert [c.id for c in spec.clips] == ["c1", "c2"] and spec.metrics == ["lmd_mouth", "lmd_face", "lmd_mouth_norm"]
-    assert spec.protocol == {"name": "self_reenactment", "test_fraction": 0.4, "max_test_seconds": None, "min_test_seconds": 1.0}
-    cases = [
-        ({"metric": ["lmd"]}, "unknown key 'metric'. Did you mean 'metrics'"),
-        ({"metrics": ["lmd_mouht"]}, "Did you mean 'lmd_mouth'"),
-        ({"protocol": {"name": "self-reenactment"}}, "did you mean 'self_reenactment'"),
-        ({"protocol": {"name": "measure", "test_fraction": 0.5}}, "unknown key 'test_fraction'"),
-        ({"protocol": {"name": "self_reenactment", "test_fraction": 1.5}}, "test_fraction must be in"),
-        ({"options": {"syncnet_weight": "x"}}, "Did you mean 'syncnet_weights'"),
-        ({"methods": ["statc"]}, "Did you mean 'static'"),
-        ({"methods": []}, "non-empty list"),
-        ({"clips": {"folder": str(clip_folder), "ids": ["c3"]}}, "clips.ids not found"),
-        ({"clips": {"folder": str(clip_folder / "nope")}}, "is not a folder"),
-    ]
-    for over, message in cases:
-        with pytest.raises(bm.SpecError) as info:
-            bm.spec_from_dict(_spec(clip_folder, **over))
-        assert message in str(info.value), (over, str(info.value))
-    spec = bm.spec_from_dict(_spec(clip_folder, clips={"folder": str(clip_folder), "ids": ["c2"]}))
-    assert [c.id for c in spec.clips] == ["c2"]
-
-
-def test_load_spec_resolves_paths_from_the_spec_folder(tmp_path, clip_folder):
-    (tmp_path / "specs").mkdir()
-    path = tmp_path / "specs" / "s.yaml"
-    path.write_text("name: rel\nclips: {folder: ../clips}\nprotocol: measure\nmethods: [ground_truth]\nmetrics: [blink]\n")
-    spec = bm.load_spec(path)
-    assert spec.clips[0].path == (clip_folder / "c1.mp4").resolve() and spec.protocol["name"] == "measure"
-    path.write_text("name: [unclosed\n")
-    with pytest.raises(bm.SpecError, match="not valid YAML"):
-        bm.load_spec(path)
-
-
-def _cells():
-    cells = []
-    for i, clip in enumerate(["a", "b", "c"]):
-        cells.append(bm.CellResult("ground_truth", clip, [MetricValue.ok("lmd_mouth", 0.0), MetricValue.ok("av_corr", 0.5 + 0.1 * i)]))
-        cells.append(bm.CellResult("static", clip, [MetricValue.ok("lmd_mouth", 2.0 + i), MetricValue.ok("av_corr", 0.0),
-                                                    MetricValue.unavailable("blink_duration_s", "no blink in the clip")]))
-    cells.append(bm.CellResult("ours_warp", "a", [], "unavailable", "the FACIAL pipeline is not available"))
-    return cells
-
-
-def test_rows_tables_and_legend():
-    from evaluation import tables
-
-    rows, missing = bm.cells_to_frames(_cells(), ["ground_truth", "static", "ours_warp"], ["av_corr", "lmd_mouth"])
-    assert list(rows.columns) == ["method", "clip", "metric", "value"] and len(rows) == 12
-    assert list(dict.fromkeys(rows["metric"])) == ["av_corr", "lmd_mouth"]
-    assert set(missing["metric"]) == {"blink_duration_s", "*"}
-    agg = tables.aggregate(rows)
-    md = bm.render_markdown(agg, ["ground_truth", "static", "ours_warp"], title="T", protocol={"name": "measure"}, unavailable=missing)
-    assert "## Landmark distance" in md and "## Audio-visual sync" in md
-    assert "3.00 ± 1.00 [" in md  # static lmd_mouth: mean 3, std 1, with its CI
-    assert "the FACIAL pipeline is not available" in md and "no blink in the clip" in md
-    cmp = bm.paired_comparisons(rows, ["ground_truth", "static", "ours_warp"])
-    row = cmp.set_index(["method_b", "metric"]).loc[("ground_truth", "lmd_mouth")]
-    assert (cmp["method_a"] == "static").all() and row["n"] == 3 and row["mean_diff"] == pytest.approx(3.0)
-    assert 0 < row["wilcoxon_p"] <= 1 and row["t_p"] < 0.05  # differences 2, 3, 4: clearly positive
-    tex = bm.render_latex(agg, ["ground_truth", "static"], title="T")
-    assert r"\toprule" in tex and r"lmd\_mouth" in tex and r"$\pm$" in tex
-
-
-def test_git_commit_and_versions():
-    commit = bm.git_commit()
-    assert commit is None or (len(commit) == 40 and all(c in "0123456789abcdef" for c in commit))
-    v = bm.package_versions(["numpy", "surely-not-installed-pkg"])
-    assert v["numpy"] == np.__version__ and v["surely-not-installed-pkg"] is None
+def test_set_num_threads_only_in_the_worker_initializer():
+    """The app calls run_benchmark from a request thread: the calling process must keep its torch threads."""
+    for source in Path(evaluation.benchmark.__file__).parent.glob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        parent = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "set_num_threads":
+                scope = parent.get(node)
+                while scope is not None and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    scope = parent.get(scope)
+                assert scope is not None and scope.name == "_worker_init", f"{source.name}:{node.lineno}"
 
 
 @pytest.mark.shared_data

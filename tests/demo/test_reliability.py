@@ -1,0 +1,119 @@
+"""The bad-input matrix, app rows: what a new (or hostile) user of the public Space can do gets a
+clear error toast, the server decodes no more than its limits allow, and nothing stays behind."""
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def _ffmpeg(*args: str) -> None:
+    from facial import media
+
+    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-nostdin", "-y", *args], check=True)
+
+
+def lying_mkv(path: Path, seconds: float = 28.0, claims: float = 4.0, *, video: bool = True) -> Path:
+    """An mkv holding ``seconds`` of media whose header says ``claims`` seconds."""
+    inputs = ["-f", "lavfi", "-i", f"sine=f=220:d={seconds}:r=16000"]
+    if video:
+        inputs = ["-f", "lavfi", "-i", f"color=c=gray:s=64x64:r=25:d={seconds}", *inputs, "-c:v", "libx264", "-preset", "ultrafast"]
+    _ffmpeg(*inputs, "-c:a", "pcm_s16le", str(path))
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x44\x89\x88")  # Segment Info Duration, a double in ms
+    data[at + 3:at + 11] = struct.pack(">d", claims * 1000.0)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture()
+def real_handlers(tmp_path, helpers):
+    """The app's handlers around the real pipeline, built the way app.py builds it, with 10 s limits."""
+    from demo.config import DemoConfig
+    from demo.handlers import Handlers
+    from facial.pipeline import FacialPipeline
+
+    config = DemoConfig(work_dir=tmp_path / "work", max_audio_s=10.0, max_clip_s=10.0)
+    pipe = FacialPipeline(cache_dir=tmp_path / "cache", max_audio_seconds=config.max_audio_s, max_clip_seconds=config.max_clip_s,
+                          limit_settings=("FACIAL_MAX_AUDIO_S", "FACIAL_MAX_CLIP_S"))
+    return Handlers(pipe, config)
+
+
+def test_a_speaker_clip_whose_header_lies_is_stopped_at_the_clip_limit(real_handlers, helpers, tmp_path, err):
+    clip = lying_mkv(tmp_path / "claims4s.mkv")
+    speech = helpers.tone_wav(tmp_path / "speech.wav", 1.0)
+    msg = err(real_handlers.generate, str(speech), str(clip))
+    assert "longer than its header says, over the limit of 10 s" in msg and "FACIAL_MAX_CLIP_S" in msg
+    assert not any((tmp_path / "cache").rglob("*.mp4"))  # nothing of the clip was cached
+
+
+def test_speech_whose_header_lies_is_stopped_at_the_audio_limit(real_handlers, helpers, tmp_path, err):
+    speech = lying_mkv(tmp_path / "speech.mkv", 30.0, 4.0, video=False)
+    clip = helpers.tiny_png(tmp_path / "face.png")
+    msg = err(real_handlers.generate, str(speech), str(clip))
+    assert "over the limit of 10 s" in msg and "FACIAL_MAX_AUDIO_S" in msg
+
+
+def test_evaluate_decodes_no_more_than_the_clip_limit(real_handlers, tmp_path, monkeypatch):
+    from facial import media
+
+    clip = lying_mkv(tmp_path / "claims4s.mkv", 28.0, 4.0)
+    bounds = []
+    real_iter = media.iter_video
+
+    def spy(path, fps=25.0, **kw):
+        bounds.append(kw.get("duration"))
+        return real_iter(path, fps, **kw)
+
+    monkeypatch.setattr(media, "iter_video", spy)
+    try:
+        real_handlers.evaluate(str(clip), None, ["blink"], progress=None)
+    except Exception:  # no face in a grey clip: the error is expected, the decode bound is what counts
+        pass
+    assert bounds and all(b is not None and b <= 10.0 + 1e-6 for b in bounds), bounds
+
+
+def test_a_failed_request_leaves_no_run_folder(h, stub_pipeline, media_files, err):
+    stub_pipeline.fail_with = ValueError("the model exploded")
+    before = set(h.work_dir.iterdir())
+    err(h.generate, str(media_files.wav), str(media_files.clip))
+    assert set(h.work_dir.iterdir()) == before
+
+
+def test_old_run_folders_are_pruned(h, media_files):
+    import os
+    import time
+
+    old = h.new_run_dir("generate")
+    past = time.time() - 2 * 3600
+    os.utime(old, (past, past))
+    h.generate(str(media_files.wav), str(media_files.clip), progress=None)
+    assert not old.exists() and len(list(h.work_dir.iterdir())) == 1
+
+
+def test_the_page_says_when_facial_gan_is_unavailable(stub_pipeline, tmp_path):
+    from demo import build_demo
+    from demo.config import DemoConfig
+
+    stub_pipeline.driver_note = "FACIAL-GAN unavailable (no checkpoint); using the procedural envelope driver"
+    demo = build_demo(stub_pipeline, DemoConfig(work_dir=tmp_path / "work"))
+    texts = [c.get("props", {}).get("value") for c in demo.config["components"]]
+    assert any(isinstance(t, str) and "FACIAL-GAN unavailable" in t for t in texts)
+
+
+def test_the_profile_cache_keeps_under_its_cap(tmp_path):
+    import os
+
+    from facial.cache import enforce_cap
+
+    parent = tmp_path / "profiles"
+    for i in range(4):
+        d = parent / f"p{i}"
+        d.mkdir(parents=True)
+        (d / "frames.mp4").write_bytes(b"x" * 1000)
+        os.utime(d, (1000 + i, 1000 + i))  # p0 least recently used
+    gone = enforce_cap(parent, 2500, keep=parent / "p0")
+    assert sorted(p.name for p in gone) == ["p1", "p2"]
+    assert sorted(p.name for p in parent.iterdir()) == ["p0", "p3"]
