@@ -45,14 +45,22 @@ def zip_dir(src: Path, dst: Path, *, exclude: Iterable[str] = ()) -> Path:
     return dst
 
 
+MAX_ZIP_ENTRIES = 5000  # files in one uploaded archive
+
+
 def safe_extract(archive: Path, dest: Path, *, max_bytes: int) -> Path:
-    """Extract a zip into ``dest``, refusing absolute paths, ``..``, links and archives over ``max_bytes``."""
+    """Extract a zip into ``dest``, refusing absolute paths, ``..``, links, more than
+    :data:`MAX_ZIP_ENTRIES` entries and archives over ``max_bytes`` (Python's zipfile never
+    inflates an entry past the size its header declares, so the sum of those sizes bounds the disk)."""
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         raise error(f"{archive.name} is not a zip archive ({exc}); upload a .zip file") from exc
     with zf:
         total = 0
+        if len(zf.infolist()) > MAX_ZIP_ENTRIES:
+            raise error(f"{archive.name} holds {len(zf.infolist())} entries, over the limit of {MAX_ZIP_ENTRIES}; "
+                        "zip only the clips (and their manifest)")
         for info in zf.infolist():
             name = info.filename
             if name.startswith(("/", "\\")) or ".." in Path(name).parts or re.match(r"^[A-Za-z]:", name):
@@ -64,7 +72,10 @@ def safe_extract(archive: Path, dest: Path, *, max_bytes: int) -> Path:
             raise error(f"{archive.name} unpacks to {total / 2**20:.0f} MB, over the limit of {max_bytes / 2**20:.0f} MB; "
                         "upload fewer or shorter clips, or raise FACIAL_MAX_UPLOAD_MB")
         dest.mkdir(parents=True, exist_ok=True)
-        zf.extractall(dest)
+        try:
+            zf.extractall(dest)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:  # e.g. an entry larger than its header says
+            raise error(f"{archive.name} is damaged ({exc}); zip the folders again and upload the new archive") from None
     return dest
 
 

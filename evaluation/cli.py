@@ -54,6 +54,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", type=Path, help="benchmark spec (YAML; see evaluation/specs/)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder (created; re-runs reuse its cache)")
     p.add_argument("--jobs", type=int, default=1, help="clips processed in parallel processes (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads of this process, as in the --jobs workers (default: %(default)s; 0 = torch's default)")
     p.add_argument("--no-progress", action="store_true")
     _add_weights(p)
     return parser
@@ -83,20 +85,44 @@ def _print_score(result) -> None:
 def _cmd_score(args: argparse.Namespace) -> int:
     from evaluation.scoring import score_clip, values_to_json
     from evaluation.tables import write_text_atomic
-    from evaluation.types import ClipInput, EvalConfig
+    from evaluation.types import STATUS_ERROR, ClipInput, EvalConfig
 
     opts = {k: v for k, v in _overrides(args).items() if v}
     config = EvalConfig(max_seconds=args.max_seconds, **opts)
     if args.json is not None and args.json.resolve() in {p.resolve() for p in (args.video, args.reference, args.audio) if p}:
         raise ValueError(f"--json {args.json} would overwrite an input; choose another file name")
     cache = False if args.no_cache else args.cache_dir
+    _warn_if_reference_differs(args.video, args.reference)
     result = score_clip(ClipInput(args.video, args.audio, args.reference), args.metrics, config,
                         cache_dir=cache, progress=not args.no_progress)
     _print_score(result)
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(values_to_json(result), indent=1))
         log.info("wrote %s", args.json)
+    errors = [v for v in result.values if v.status == STATUS_ERROR]
+    if errors:  # an unreadable input is a failure, not a table of "error" cells with exit 0
+        print(f"facial-eval: {len(errors)} of {len(result.values)} metrics failed ({errors[0].name}: {errors[0].reason})",
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def _warn_if_reference_differs(video: Path, reference: Path | None) -> None:
+    """A reference of another frame size or length is scored on the common part: say so."""
+    if reference is None:
+        return
+    from facial import media
+
+    try:
+        a, b = media.probe(video), media.probe(reference)
+    except media.MediaError:
+        return  # the metrics report unreadable files themselves
+    if (a.width, a.height) != (b.width, b.height):
+        log.warning("the reference %s is %sx%s but the clip %sx%s: landmark and image metrics assume the same framing",
+                    reference.name, b.width, b.height, a.width, a.height)
+    if a.duration and b.duration and abs(a.duration - b.duration) > 0.5:
+        log.warning("the reference %s lasts %.1f s but the clip %.1f s: frame-aligned metrics compare the first %.1f s",
+                    reference.name, b.duration, a.duration, min(a.duration, b.duration))
 
 
 def _cmd_run(args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -104,6 +130,9 @@ def _cmd_run(args: argparse.Namespace, argv: list[str] | None) -> int:
 
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    from facial.cli._common import configure_threads
+
+    configure_threads(args.threads)  # process-wide: set here, at the entry point, never inside the library
     spec = load_spec(args.spec, overrides=_overrides(args))
     result = run_benchmark(spec, args.out, jobs=args.jobs, progress=not args.no_progress, argv=argv)
     print(result.files["aggregate_md"].read_text(encoding="utf-8"))

@@ -2,7 +2,7 @@
 
 Results are data. A benchmark (or a user study) produces long-format rows with the columns
 ``method, clip, metric, value``; :func:`aggregate` reduces them to one row per method × metric
-(``n, mean, std, ci_lo, ci_hi`` with a percentile-bootstrap CI of the mean), and the writers render
+(``n, mean, std, ci_lo, ci_hi`` with a BCa-bootstrap CI of the mean), and the writers render
 that summary with metrics as columns::
 
     | method | LMD ↓         | sync ↑        |
@@ -56,7 +56,7 @@ def aggregate(rows: pd.DataFrame, seed: int = 0, *, n_boot: int = 2000, alpha: f
     ``rows`` needs the columns ``method, clip, metric, value`` (others are ignored). NaN values are
     dropped (``n`` counts the values used). Returns a DataFrame with the columns
     :data:`AGG_COLUMNS`; ``std`` is the sample standard deviation and ``[ci_lo, ci_hi]`` the
-    ``1 - alpha`` percentile-bootstrap interval of the mean (seeded, reproducible). Methods and
+    ``1 - alpha`` BCa-bootstrap interval of the mean (seeded, reproducible). Methods and
     metrics keep their order of first appearance.
     """
     if not isinstance(rows, pd.DataFrame):

@@ -57,7 +57,8 @@ class BenchmarkTab(TabBase):
             elif upload is not None:
                 self._check_server_paths_allowed("Uploaded benchmark specs (they name clips on the server)")
                 self._check_size(upload, "The spec")
-                spec = load_spec(upload)
+                # every path the spec names must lie inside FACIAL_DATA_ROOT (when set), relative ones from it
+                spec = load_spec(upload, data_root=self.config.data_root)
             else:
                 methods = self._method_folders(methods_text, None, run)
                 entries: list[Any] = [{"name": n, "folder": str(p)} for n, p in methods.items()]
@@ -66,7 +67,8 @@ class BenchmarkTab(TabBase):
                     clips = {"folder": str(self.server_folder(reference_dir.strip()))}
                     entries.insert(0, "ground_truth")
                 spec = spec_from_dict({"name": "method_folders", "clips": clips, "protocol": "measure",
-                                       "methods": entries, "metrics": ["measurements"]}, base=run)
+                                       "methods": entries, "metrics": ["measurements"]}, base=run,
+                                      data_root=self.config.data_root)
         except gr.Error:
             raise
         except Exception as exc:

@@ -35,7 +35,7 @@ tools can be run on exactly the same inputs.
 
 Outputs in ``OUT``: ``rows.csv`` (``method, clip, metric, value``), ``unavailable.csv`` (what was
 not computed and why), ``aggregate.csv`` (``method, metric, n, mean, std, ci_lo, ci_hi``,
-percentile bootstrap 95 % CI over clips), ``aggregate.md`` / ``aggregate.tex`` (one table per
+BCa bootstrap 95 % CI over clips), ``aggregate.md`` / ``aggregate.tex`` (one table per
 metric family, ``mean ± std [CI]``), ``comparisons.csv`` (paired Wilcoxon / t-tests of ``ours`` —
 or ``plots: {compare: METHOD}`` — against every other method, per metric), ``plots/`` (per-metric bars with CIs, pose/blink traces of
 one clip), ``provenance.json`` (git commit, spec, versions, date, host). Each (method, clip) cell

@@ -86,7 +86,7 @@ def render_markdown(agg: pd.DataFrame, methods: list[str], *, title: str, protoc
                     unavailable: pd.DataFrame | None = None, notes: dict[str, str] | None = None) -> str:
     """The aggregate as Markdown: one table per metric family plus a legend."""
     parts = [f"# {title}\n\n", f"Protocol: `{protocol['name']}` — " + ", ".join(f"{k}={v}" for k, v in protocol.items() if k != "name") + "\n\n",
-             "Cells: mean ± std over clips [percentile-bootstrap 95 % CI of the mean, 2000 resamples]; "
+             "Cells: mean ± std over clips [BCa-bootstrap 95 % CI of the mean, 2000 resamples]; "
              "n = clips with a value. ↑ higher is better, ↓ lower is better, →x closer to x is better, "
              "· descriptive (compare with `ground_truth`).\n"]
     if notes:

@@ -22,7 +22,7 @@ from evaluation.benchmark.plots import plot_metric_bars, plot_traces
 from evaluation.benchmark.prepare import prepare_task
 from evaluation.benchmark.prov import provenance
 from evaluation.benchmark.report import cells_to_frames, method_notes, paired_comparisons, render_latex, render_markdown
-from evaluation.benchmark.spec import BenchmarkSpec, ClipRef, SpecError, resolve_path
+from evaluation.benchmark.spec import BenchmarkSpec, ClipRef, SpecError, spec_path
 from evaluation.types import EvalConfig, MetricValue, _jsonable
 from facial.hashing import sha256_json
 
@@ -179,7 +179,7 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, jobs: int = 1, pr
         raise SpecError(f"output {out_dir} exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = spec.raw.get("cache_dir")
-    cache_dir = str(resolve_path(cache_dir, spec.base)) if cache_dir else str(out_dir / "cache")
+    cache_dir = str(spec_path(cache_dir, "cache_dir", spec.base, spec.data_root)) if cache_dir else str(out_dir / "cache")
     t0 = time.perf_counter()
     units = _units(spec)
     for u in units:

@@ -57,6 +57,7 @@ class BenchmarkSpec:
     path: Path | None = None
     base: Path = field(default_factory=Path.cwd)
     plots: dict[str, Any] = field(default_factory=dict)
+    data_root: Path | None = None  # when set, every path of the spec was checked to lie inside it
 
 
 def _check_keys(d: dict, allowed: Iterable[str], where: str) -> None:
@@ -79,8 +80,58 @@ def resolve_path(value: str | Path, base: Path) -> Path:
     return (base / p).resolve()
 
 
-def _select_clips(section: dict[str, Any], base: Path) -> list[ClipRef]:
-    from evaluation.methods import VIDEO_SUFFIXES, read_manifest
+def _inside(path: Path, root: Path) -> bool:
+    """``path`` (after symlinks) lies in ``root`` (after symlinks)."""
+    real, top = Path(path).resolve(), Path(root).resolve()
+    return real == top or top in real.parents
+
+
+def spec_path(value: Any, field: str, base: Path, data_root: Path | None) -> Path:
+    """A path a spec names, resolved for ``field`` (its name in messages).
+
+    Without ``data_root``: :func:`resolve_path` (``$VARS``, ``~``, relative to the spec's folder).
+    With ``data_root`` (a public app): taken literally (no ``$VARS`` or ``~``), relative to the data
+    root, and refused unless it lies inside it after symlinks are followed. Messages repeat only
+    what the spec wrote, never what a file holds.
+    """
+    if data_root is None:
+        return resolve_path(value, base)
+    text = str(value)
+    if text.startswith("~") or "$" in text:
+        raise SpecError(f"{field}: {text!r} uses ~ or $VARIABLES; give a path inside the data root instead")
+    p = Path(text)
+    p = p if p.is_absolute() else Path(data_root) / p
+    if not _inside(p, data_root):
+        raise SpecError(f"{field}: {text!r} lies outside the data root; only files and folders inside it can be used")
+    return p.resolve()
+
+
+def _check_rows_inside(rows: list[dict[str, Any]], field: str, data_root: Path | None) -> None:
+    """Every path a manifest row names (video, audio, reference) lies inside ``data_root``."""
+    if data_root is None:
+        return
+    for r in rows:
+        for key in ("video", "audio", "reference"):
+            if r.get(key) is not None and not _inside(r[key], data_root):
+                raise SpecError(f"{field}: the {key} of clip {r['clip']!r} lies outside the data root; "
+                                "manifests may only name files inside it")
+
+
+def _read_manifest(path: Path, field: str, given: Any, data_root: Path | None, *args) -> list[dict[str, Any]]:
+    from evaluation.methods import read_manifest
+
+    try:
+        rows = read_manifest(path, *args)
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        if data_root is not None:  # a public app: say what is wrong without echoing the file
+            raise SpecError(f"{field}: {str(given)!r} is not a clip manifest (a CSV with columns clip|id and video|path)") from None
+        raise SpecError(f"{field}: {exc}") from exc
+    _check_rows_inside(rows, field, data_root)
+    return rows
+
+
+def _select_clips(section: dict[str, Any], base: Path, data_root: Path | None = None) -> list[ClipRef]:
+    from evaluation.methods import VIDEO_SUFFIXES
 
     if not isinstance(section, dict):
         raise SpecError("'clips' must be a mapping with 'manifest' or 'folder'")
@@ -88,22 +139,22 @@ def _select_clips(section: dict[str, Any], base: Path) -> list[ClipRef]:
     if ("manifest" in section) == ("folder" in section):
         raise SpecError("clips: give exactly one of 'manifest' (a CSV) or 'folder' (of videos)")
     if "manifest" in section:
-        path = resolve_path(section["manifest"], base)
+        path = spec_path(section["manifest"], "clips.manifest", base, data_root)
         if not path.is_file():
-            raise SpecError(f"clips.manifest: {path} does not exist")
-        try:
-            rows = read_manifest(path, section.get("filter"), section.get("contains"))
-        except ValueError as exc:
-            raise SpecError(f"clips.manifest: {exc}") from exc
+            raise SpecError(f"clips.manifest: {path if data_root is None else repr(str(section['manifest']))} does not exist")
+        rows = _read_manifest(path, "clips.manifest", section["manifest"], data_root, section.get("filter"), section.get("contains"))
         clips = []
         for r in rows:
             dur = r["row"].get("duration_s")
             clips.append(ClipRef(r["clip"], r["video"], r.get("person") or "", float(dur) if dur else None))
     else:
-        folder = resolve_path(section["folder"], base)
+        folder = spec_path(section["folder"], "clips.folder", base, data_root)
         if not folder.is_dir():
-            raise SpecError(f"clips.folder: {folder} is not a folder")
+            raise SpecError(f"clips.folder: {folder if data_root is None else repr(str(section['folder']))} is not a folder")
         clips = [ClipRef(p.stem, p) for p in sorted(folder.iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES]
+        outside = [c.id for c in clips if data_root is not None and not _inside(c.path, data_root)]
+        if outside:  # a symlink in the folder pointing out of the root
+            raise SpecError(f"clips.folder: {outside[0]!r} links to a file outside the data root")
     if section.get("ids"):
         by_id = {c.id: c for c in clips}
         missing = [i for i in section["ids"] if i not in by_id]
@@ -131,8 +182,14 @@ def _select_clips(section: dict[str, Any], base: Path) -> list[ClipRef]:
 
 
 def spec_from_dict(raw: dict[str, Any], *, base: Path | None = None, path: Path | None = None,
-                   overrides: dict[str, Any] | None = None) -> BenchmarkSpec:
-    """Validate a spec mapping; ``overrides`` replace ``options`` (EvalConfig) fields."""
+                   overrides: dict[str, Any] | None = None, data_root: str | Path | None = None) -> BenchmarkSpec:
+    """Validate a spec mapping; ``overrides`` replace ``options`` (EvalConfig) fields.
+
+    ``data_root`` (set by a public app): every path the spec names — clips folder or manifest and the
+    files its rows name, external method folders and manifests, ``cache_dir``, weight files — must
+    lie inside it after symlinks, or the spec is refused with a message naming the field.
+    """
+    data_root = None if data_root is None else Path(data_root).expanduser().resolve()
     from evaluation.methods import make_methods
 
     if not isinstance(raw, dict):
@@ -162,26 +219,43 @@ def spec_from_dict(raw: dict[str, Any], *, base: Path | None = None, path: Path 
     fields = EvalConfig.__dataclass_fields__
     _check_keys(options, fields, "options")
     for key in ("syncnet_weights", "s3fd_weights", "lpips_backbone"):
-        if options.get(key) and Path(os.path.expandvars(str(options[key]))).expanduser().exists():
+        if not options.get(key):
+            continue
+        if data_root is not None:
+            options[key] = str(spec_path(options[key], f"options.{key}", base, data_root))
+        elif Path(os.path.expandvars(str(options[key]))).expanduser().exists():
             options[key] = str(resolve_path(options[key], base))
     config = EvalConfig(**options)
     methods = raw["methods"]
     if not isinstance(methods, list) or not methods:
         raise SpecError("methods: give a non-empty list of method names or mappings")
-    methods = [{**m, **{k: str(resolve_path(m[k], base)) for k in ("manifest", "folder") if m.get(k)}}
+    methods = [{**m, **{k: str(spec_path(m[k], f"methods.{m.get('name', '?')}.{k}", base, data_root))
+                        for k in ("manifest", "folder") if m.get(k)}}
                if isinstance(m, dict) else m for m in methods]
+    for m in methods:
+        if data_root is None or not isinstance(m, dict):
+            continue
+        if m.get("manifest"):
+            field = f"methods.{m.get('name', '?')}.manifest"
+            _read_manifest(Path(m["manifest"]), field, m["manifest"], data_root, m.get("filter"), m.get("contains"))
+        if m.get("folder") and Path(m["folder"]).is_dir():
+            out = next((f.name for f in Path(m["folder"]).iterdir() if not _inside(f, data_root)), None)
+            if out is not None:
+                raise SpecError(f"methods.{m.get('name', '?')}.folder: {out!r} links to a file outside the data root")
+    if raw.get("cache_dir") is not None:
+        spec_path(raw["cache_dir"], "cache_dir", base, data_root)
     try:
         make_methods(methods, base=base)  # validate now; workers rebuild them
     except ValueError as exc:
         raise SpecError(f"methods: {exc}") from exc
-    clips = _select_clips(raw["clips"], base)
+    clips = _select_clips(raw["clips"], base, data_root)
     return BenchmarkSpec(name=str(raw.get("name") or (path.stem if path else "benchmark")), clips=clips,
                          protocol=protocol, methods=methods, metrics=[s.name for s in specs], config=config,
-                         raw=raw, path=path, base=base, plots=dict(raw.get("plots") or {}))
+                         raw=raw, path=path, base=base, plots=dict(raw.get("plots") or {}), data_root=data_root)
 
 
-def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> BenchmarkSpec:
-    """Read and validate a YAML spec file."""
+def load_spec(path: str | Path, overrides: dict[str, Any] | None = None, *, data_root: str | Path | None = None) -> BenchmarkSpec:
+    """Read and validate a YAML spec file (``data_root``: see :func:`spec_from_dict`)."""
     import yaml
 
     path = Path(path)
@@ -190,6 +264,6 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Benc
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise SpecError(f"{path} is not valid YAML: {exc}") from exc
-    return spec_from_dict(raw, base=path.resolve().parent, path=path.resolve(), overrides=overrides)
+        raise SpecError(f"{path.name} is not valid YAML: {exc}") from exc
+    return spec_from_dict(raw, base=path.resolve().parent, path=path.resolve(), overrides=overrides, data_root=data_root)
 

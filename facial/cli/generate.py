@@ -96,6 +96,7 @@ def register(subparsers) -> None:
     p.add_argument("--neural-minutes", type=float, help="training budget when the neural renderer must be trained (default 10)")
     p.add_argument("--neural-steps", type=int, help="training steps instead of minutes")
     p.add_argument("--device", default="auto", help="torch device for the neural renderer (default: CUDA if present)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: fine-tuning's small batches run fastest on one; 0 = torch's default)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_generate)

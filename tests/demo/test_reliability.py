@@ -117,3 +117,57 @@ def test_the_profile_cache_keeps_under_its_cap(tmp_path):
     gone = enforce_cap(parent, 2500, keep=parent / "p0")
     assert sorted(p.name for p in gone) == ["p1", "p2"]
     assert sorted(p.name for p in parent.iterdir()) == ["p0", "p3"]
+
+
+@pytest.mark.parametrize("field, value", [("clips.folder", "ABS"), ("clips.folder", "../../outside"),
+                                          ("clips.manifest", "ABS_CSV"), ("cache_dir", "ABS")])
+def test_an_uploaded_spec_cannot_read_outside_the_data_root(stub_pipeline, tmp_path, err, field, value):
+    from demo.config import DemoConfig
+    from demo.handlers import Handlers
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "passwords.csv").write_text("secret-first-line\n")
+    given = {"ABS": str(outside), "ABS_CSV": str(outside / "passwords.csv")}.get(value, value)
+    spec = tmp_path / "upload.yaml"
+    clips = f"{{{field.split('.')[1]}: '{given}'}}" if field.startswith("clips") else "{folder: clips}"
+    (root / "clips").mkdir()
+    extra = f"cache_dir: '{outside / 'cache'}'\n" if field == "cache_dir" else ""
+    spec.write_text(f"name: evil\nclips: {clips}\nprotocol: measure\nmethods: [replay]\nmetrics: [blink]\n{extra}")
+    h = Handlers(stub_pipeline, DemoConfig(work_dir=tmp_path / "work", host="0.0.0.0", data_root=root))
+    msg = err(h.run_benchmark, None, str(spec), "", "", progress=None)
+    assert field in msg and "outside the data root" in msg and "secret-first-line" not in msg
+    assert not (outside / "cache").exists() and not list(h.work_dir.iterdir())
+
+
+def test_a_zip_whose_headers_understate_its_size_is_refused(tmp_path, err):
+    import io
+    import struct
+    import zipfile
+
+    from demo.uploads import safe_extract
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("clips/a.mp4", b"\0" * 5_000_000)  # 5 MB of zeros, a few kB compressed
+    data = bytearray(buf.getvalue())
+    struct.pack_into("<I", data, 22, 100)  # local header: "100 bytes"
+    struct.pack_into("<I", data, data.find(b"PK\x01\x02") + 24, 100)  # central directory too
+    bomb = tmp_path / "bomb.zip"
+    bomb.write_bytes(bytes(data))
+    msg = err(safe_extract, bomb, tmp_path / "out", max_bytes=1000)
+    assert "bomb.zip is damaged" in msg
+    assert sum(p.stat().st_size for p in (tmp_path / "out").rglob("*") if p.is_file()) <= 100
+
+
+def test_a_zip_with_too_many_entries_is_refused(tmp_path, err):
+    import zipfile
+
+    from demo.uploads import MAX_ZIP_ENTRIES, safe_extract
+
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as z:
+        for i in range(MAX_ZIP_ENTRIES + 1):
+            z.writestr(f"f{i}.txt", b"")
+    assert "entries, over the limit" in err(safe_extract, many, tmp_path / "out", max_bytes=10**9)

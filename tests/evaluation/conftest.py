@@ -23,20 +23,21 @@ def shared() -> Path:
     return SHARED
 
 
-@pytest.fixture(scope="session")
-def clip_a(shared) -> Path:
-    p = shared / CLIP_A
+def _shared_file(shared: Path, relative: str) -> Path:
+    p = shared / relative
     if not p.is_file():
         pytest.skip(f"{p} missing from the shared data")
     return p
+
+
+@pytest.fixture(scope="session")
+def clip_a(shared) -> Path:
+    return _shared_file(shared, CLIP_A)
 
 
 @pytest.fixture(scope="session")
 def clip_b(shared) -> Path:
-    p = shared / CLIP_B
-    if not p.is_file():
-        pytest.skip(f"{p} missing from the shared data")
-    return p
+    return _shared_file(shared, CLIP_B)
 
 
 def write_synthetic_clip(path: Path, n_frames: int = 40, fps: float = 25.0, size: int = 64, seed: int = 0) -> Path:

@@ -226,3 +226,26 @@ def test_auto_driver_falls_back_only_when_no_checkpoint_is_installed(tmp_path, m
     monkeypatch.setattr(model_mod, "default_checkpoint_dir", lambda: tmp_path / "not-installed")
     pipe = pipeline_mod.FacialPipeline(driver="auto")
     assert pipe.base_model is None and "FACIAL-GAN unavailable" in pipe.driver_note
+
+
+def test_facial_eval_score_on_an_unreadable_file_exits_non_zero(tmp_path, capsys):
+    from evaluation.cli import main
+
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    assert main(["score", str(bad), "--no-cache", "--no-progress", "--metrics", "blink"]) == 1
+    assert "metrics failed" in capsys.readouterr().err
+
+
+def test_silent_speech_is_warned_about(tmp_path):
+    from facial import pipeline as pipeline_mod
+    from facial.types import AudioClip
+
+    photo = tmp_path / "face.png"
+    import skimage.data
+    import cv2
+
+    cv2.imwrite(str(photo), skimage.data.astronaut()[..., ::-1])
+    pipe = pipeline_mod.FacialPipeline(cache_dir=tmp_path / "cache", driver="envelope")
+    result = pipe.generate(AudioClip(np.zeros(8000, np.float32)), photo, tmp_path / "out.mp4")
+    assert any("silent" in n for n in result.notes) and result.video.is_file()
