@@ -58,7 +58,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     neural = {k: v for k, v in (("size", args.neural_size), ("minutes", args.neural_minutes), ("steps", args.neural_steps))
               if v is not None}
     pipe = FacialPipeline(cache_dir=args.cache_dir, max_audio_seconds=args.max_audio_seconds, device=args.device,
-                          driver=args.driver, audio2face=args.audio2face)
+                          driver=args.driver, audio2face=args.audio2face, max_clip_seconds=args.max_clip_seconds)
     progress = StageProgress(enabled=not args.quiet)
     try:
         result = pipe.generate(audio, speaker, args.output, renderer=args.renderer, head_motion=args.head_motion,
@@ -88,6 +88,8 @@ def register(subparsers) -> None:
     p.add_argument("--finetune-effort", choices=["none", "fast", "full"], default="fast", help="FACIAL-GAN personalisation (cached)")
     p.add_argument("--lips-only", action="store_true", help="baseline: hold the head still and the eyes open")
     p.add_argument("--max-audio-seconds", type=float, default=120.0, help="refuse longer speech (default 120)")
+    p.add_argument("--max-clip-seconds", type=float, default=600.0,
+                   help="refuse longer speaker clips, checked while decoding (default 600)")
     p.add_argument("--cache-dir", type=Path, help="cache folder (default $FACIAL_CACHE or ~/.cache/facial)")
     p.add_argument("--audio2face", help="FACIAL-GAN checkpoint folder or HF repo id (default: packaged)")
     p.add_argument("--driver", choices=["auto", "facial-gan", "envelope"], default="auto",
