@@ -4,6 +4,11 @@
 variable                   meaning                                                        default
 =========================  =============================================================  =========
 ``FACIAL_CHECKPOINT``      checkpoint folder or Hugging Face repo id of the pipeline       the repository's own
+``FACIAL_SPEAKERS``        published speakers for the Generate tab's gallery: Hub repo     none
+                           ids ``owner/name[@revision]`` (or speaker profile folders),
+                           comma-separated; fetched once at start-up (offline: the cache)
+``FACIAL_ALLOW_PUBLISH``   ``1`` shows "Publish this speaker to the Hub" (needs            0 (off)
+                           ``HF_TOKEN`` with write access in the server's environment)
 ``FACIAL_MAX_UPLOAD_MB``   largest accepted upload (MB); also Gradio's ``max_file_size``   200
 ``FACIAL_MAX_AUDIO_S``     longest accepted speech recording (seconds)                     60
 ``FACIAL_MAX_CLIP_S``      longest accepted speaker clip (seconds)                         120
@@ -20,6 +25,10 @@ variable                   meaning                                              
 Typed server folders (and uploaded benchmark specs, which name server paths) are refused when the app
 listens beyond the loopback interface (e.g. a Space on 0.0.0.0) unless ``FACIAL_DATA_ROOT`` is set;
 zip uploads always work.
+
+Publishing is off by default: on a public Space anyone could otherwise push to the token's account.
+The token itself is never a setting here; it is read from ``HF_TOKEN`` when a publish request runs
+(on a Space, add it as a secret). See docs/HUB.md.
 """
 from __future__ import annotations
 
@@ -31,6 +40,25 @@ from typing import Any, Mapping
 
 class ConfigError(ValueError):
     """A setting from the environment is malformed; the message names the variable and what it expects."""
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def speaker_ref_ok(ref: str) -> bool:
+    """An entry of ``FACIAL_SPEAKERS``: an existing speaker profile folder, or ``owner/name[@revision]``."""
+    from facial.hub import is_repo_id, split_revision
+
+    ref = str(ref).strip()
+    if Path(ref).expanduser().is_dir():
+        return (Path(ref).expanduser() / "profile.json").is_file()
+    return is_repo_id(split_revision(ref)[0])
 
 
 @dataclass(frozen=True)
@@ -47,6 +75,8 @@ class DemoConfig:
     host: str | None = None
     port: int | None = None
     data_root: Path | None = None
+    speakers: tuple[str, ...] = ()
+    allow_publish: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_upload_mb", "max_audio_s", "max_clip_s", "cache_max_gb"):
@@ -58,6 +88,11 @@ class DemoConfig:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
         if self.queue_size < 0:
             raise ConfigError(f"queue_size must be 0 (unlimited) or more, got {self.queue_size}")
+        object.__setattr__(self, "speakers", tuple(self.speakers))
+        for ref in self.speakers:
+            if not speaker_ref_ok(ref):
+                raise ConfigError(f"FACIAL_SPEAKERS: {ref!r} is neither a speaker profile folder nor a Hugging Face repo id "
+                                  "(owner/name or owner/name@revision)")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -91,6 +126,8 @@ class DemoConfig:
             host=(env.get("FACIAL_HOST") or "").strip() or None,
             port=get("FACIAL_PORT", int, None, "a port number"),
             data_root=get("FACIAL_DATA_ROOT", Path, None, "a folder"),
+            speakers=tuple(r.strip() for r in (env.get("FACIAL_SPEAKERS") or "").replace("\n", ",").split(",") if r.strip()),
+            allow_publish=bool(get("FACIAL_ALLOW_PUBLISH", _flag, 0, "0 or 1")),
         )
 
     @property

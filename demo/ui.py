@@ -27,6 +27,11 @@ Add the real clip it should reproduce (same frames, self-reenactment) for LMD, p
 BENCHMARK_HELP = """Run a benchmark spec (methods × clips × metrics) and get the summary table, plots and all
 results as a zip. Pick a bundled spec, upload one (YAML), or give method folders of output videos."""
 
+PUBLISH_HELP = """Share the speaker you just generated with (its tracked profile, its personalised motion
+model and, if you trained one with the neural renderer, the renderer) as a Hugging Face model repo.
+Only publish people who agreed to be animated and published; the clip itself stays here unless you
+own it and tick the box. Another FACIAL app loads it with `FACIAL_SPEAKERS=owner/name`."""
+
 STUDY_HELP = """Build a blind, counterbalanced user study from folders of result videos (one folder per method,
 videos named after their clips), then upload the participants' answers to analyse them."""
 
@@ -61,6 +66,14 @@ def build_demo(pipeline: Any, config: DemoConfig | None = None, *, example: bool
                     with gr.Column(scale=1):
                         audio = gr.Audio(value=ex_audio, sources=["upload", "microphone"], type="filepath",
                                          label=f"Speech — upload or record (≤ {config.max_audio_s:g} s)", elem_id="audio-input")
+                        gallery = chosen_md = published = None
+                        if config.speakers:  # FACIAL_SPEAKERS: published speakers, fetched once here
+                            published = gr.State(None)  # the gallery choice (a State: not part of the /generate API)
+                            gallery = gr.Gallery(value=h.gallery_value(), label="Published speakers", columns=4, height=200,
+                                                 allow_preview=False, interactive=False, object_fit="cover",
+                                                 elem_id="speaker-gallery")
+                            gr.Markdown(h.gallery_note(), elem_id="speaker-gallery-note")
+                            chosen_md = gr.Markdown("", elem_id="chosen-speaker")
                         speaker = gr.File(value=ex_speaker, label=f"Speaker — a short clip (mp4/mov/webm, ≤ {config.max_clip_s:g} s) or one photo",
                                           type="filepath", elem_id="speaker-input")
                         preview_video = gr.Video(label="Speaker clip", interactive=False, visible=False, height=220,
@@ -86,10 +99,27 @@ def build_demo(pipeline: Any, config: DemoConfig | None = None, *, example: bool
                         profile_out = gr.File(label="Speaker profile (zip; unzip and reuse with `facial generate --speaker FOLDER`)",
                                               interactive=False, elem_id="profile-file")
                         summary_out = gr.Markdown(elem_id="generate-summary")
+                        if h.publish_enabled:  # FACIAL_ALLOW_PUBLISH=1 (+ HF_TOKEN); absent from the page otherwise
+                            with gr.Accordion("Publish this speaker to the Hugging Face Hub", open=False, elem_id="publish-box"):
+                                gr.Markdown(PUBLISH_HELP)
+                                pub_repo = gr.Textbox(label="Repo id (owner/name)", placeholder="your-name/speaker-name",
+                                                      elem_id="publish-repo")
+                                pub_private = gr.Checkbox(value=True, label="Private repo")
+                                pub_consent = gr.Checkbox(value=False, elem_id="publish-consent",
+                                                          label="The person in the clip agreed to be animated and published")
+                                pub_note = gr.Textbox(label="Consent note for the model card (optional)", lines=2)
+                                pub_footage = gr.Checkbox(value=False, label="Also publish the clip (only footage you own)")
+                                pub_btn = gr.Button("Publish speaker", elem_id="publish-btn")
+                                pub_out = gr.Markdown(elem_id="publish-result")
+                            pub_btn.click(h.publish_speaker, [speaker, pub_repo, pub_private, pub_consent, pub_note, pub_footage],
+                                          pub_out, api_visibility="private", concurrency_id="publish")
                 speaker.change(h.preview_speaker, speaker, [preview_video, preview_image], api_visibility="private", show_progress="hidden")
+                if gallery is not None:
+                    gallery.select(h.on_gallery_select, None, [published, chosen_md, speaker], api_visibility="private")
+                    speaker.upload(h.clear_pick, None, [published, chosen_md], api_visibility="private", show_progress="hidden")
                 example_btn.click(h.example_inputs, None, [audio, speaker], api_visibility="private")
                 generate_btn.click(
-                    h.generate, [audio, speaker, renderer, head_motion, blink_rate, effort, seed],
+                    h.generate, [audio, speaker, renderer, head_motion, blink_rate, effort, seed] + ([published] if gallery else []),
                     [video_out, curves_out, profile_out, summary_out],
                     api_name="generate", concurrency_limit=config.concurrency, concurrency_id="generate",
                     api_description="Speech + speaker clip/photo → talking-face mp4, curves plot (png), speaker profile (zip), summary.",

@@ -82,6 +82,32 @@ def fit_length(params: FaceParams, n_frames: int) -> FaceParams:
     return FaceParams.from_array(arr, params.fps)
 
 
+#: Mouth-opening std (face heights) of the one-shot path: the generic FACIAL-GAN's is ~0.0125 for
+#: any speaker, personalised models give 0.016–0.022 on the same speech (docs/RENDERING.md, one-shot).
+ONE_SHOT_MOUTH_STD = 0.022
+ONE_SHOT_MAX_GAIN = 2.0
+
+
+def one_shot_mouth(params: FaceParams, profile: SpeakerProfile, basis) -> FaceParams:
+    """Expression motion of the generic FACIAL-GAN scaled to a personalised model's amplitude.
+
+    A photo (or footage under 2 s) cannot personalise FACIAL-GAN, and the generic model's mouth
+    moves less than any fine-tuned one; the expression deviation from its mean over the clip is
+    scaled so that the mouth-opening std reaches :data:`ONE_SHOT_MOUTH_STD` (gain 1 … 2).
+    """
+    from facial.face_render.mesh import posed_landmarks
+    from facial.speaker.face_model import mouth_opening
+
+    std = float(mouth_opening(posed_landmarks(profile, params, basis)).std())
+    gain = float(np.clip(ONE_SHOT_MOUTH_STD / max(std, 1e-6), 1.0, ONE_SHOT_MAX_GAIN))
+    if gain <= 1.0:
+        return params
+    mean = params.expression.mean(0, keepdims=True)
+    log.info("one-shot speaker: mouth motion of the generic FACIAL-GAN scaled ×%.2f (opening std %.4f → %.4f)",
+             gain, std, std * gain)
+    return FaceParams(params.pose, (mean + gain * (params.expression - mean)).astype(np.float32), params.blink, params.fps)
+
+
 # --------------------------------------------------------------------------- the pipeline
 class FacialPipeline:
     """Audio + speaker → talking-face video (see the module docstring).
@@ -136,12 +162,25 @@ class FacialPipeline:
 
     def speaker_profile(self, speaker: str | Path | SpeakerProfile, *, fps: float = media.DEFAULT_FPS,
                         progress: bool = False) -> SpeakerProfile:
-        """A profile from a profile folder, a :class:`SpeakerProfile`, or a clip/photo (tracked once, cached)."""
+        """A profile from a profile folder, a :class:`SpeakerProfile`, a clip/photo (tracked once, cached),
+        or a speaker published on the Hugging Face Hub (``owner/name`` or ``owner/name@revision``,
+        unpacked into the cache by :func:`facial.hub.load_speaker`). A local path always wins; a
+        string that does not read as a repo id never goes to the network."""
+        from facial.hub import is_repo_id, split_revision
         from facial.speaker.profile import is_profile_dir, load_profile, save_profile
         from facial.speaker.track import track_clip
 
         if isinstance(speaker, SpeakerProfile):
             return speaker
+        if not isinstance(speaker, Path) and not Path(speaker).expanduser().exists() and is_repo_id(split_revision(str(speaker))[0]):
+            from facial.hub import load_speaker
+
+            profile = load_profile(load_speaker(str(speaker), cache_dir=self.cache_dir))
+            basis_id = getattr(self.basis, "basis_id", "")
+            if profile.basis_id and basis_id and profile.basis_id != basis_id:
+                raise ValueError(f"the published speaker {speaker} was tracked with the expression basis {profile.basis_id!r}, "
+                                 f"this pipeline uses {basis_id!r}; re-publish it with this basis")
+            return profile
         speaker = Path(speaker)
         if is_profile_dir(speaker):
             return load_profile(speaker)
@@ -182,14 +221,18 @@ class FacialPipeline:
             log.info("speaker footage under 2 s: using the generic FACIAL-GAN (no fine-tuning)")
             effort = "none"
         if effort != "none":
-            try:
-                model = personalised(profile, effort=effort, base=self.base_model,
-                                     progress_callback=lambda f, msg="": cb("finetune", float(f)))
+            from facial.hub import speaker_model
+
+            try:  # a published speaker brings its own personalised FACIAL-GAN (its clip may not be at hand)
+                model = speaker_model(profile) or personalised(profile, effort=effort, base=self.base_model,
+                                                               progress_callback=lambda f, msg="": cb("finetune", float(f)))
             except (ValueError, FileNotFoundError, media.MediaError) as exc:
                 log.warning("could not personalise FACIAL-GAN (%s); using the generic model", exc)
                 model = self.base_model
         cb("finetune", 1.0)
         params = animate(model, audio, profile, head_motion=head_motion, blink_rate=blink_rate, seed=seed)
+        if model is self.base_model and profile.n_frames < 2 * profile.fps:
+            params = one_shot_mouth(params, profile, self.basis)
         cb("animate", 1.0)
         return params, "facial-gan"
 
@@ -208,6 +251,9 @@ class FacialPipeline:
             if size is None or r.config.size == size:
                 log.info("using the trained neural renderer in %s", folder)
                 return r
+        from facial.hub import require_footage
+
+        require_footage(profile, f"training a neural renderer{'' if size is None else f' at {size} px'}")
         opts.setdefault("device", self.device)
         if "minutes" not in opts and "steps" not in opts:
             opts["minutes"] = 10.0
@@ -221,6 +267,9 @@ class FacialPipeline:
         cb = progress or (lambda s, f: None)
         if renderer == "warp":
             from facial.face_render import WarpRenderer
+            from facial.hub import require_footage
+
+            require_footage(profile, "the warp renderer (it draws from the clip's frames)")
 
             return WarpRenderer(profile, basis=self.basis).render(params, progress=lambda f: cb("render", f))
         if renderer == "neural":

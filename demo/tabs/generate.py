@@ -1,5 +1,6 @@
-"""The Generate tab: speech + a speaker clip or photo → a talking-face video, its predicted curves,
-the speaker profile as a zip, and a summary.
+"""The Generate tab: speech + a speaker clip or photo (or a published speaker from the gallery,
+:mod:`demo.tabs.publish`) → a talking-face video, its predicted curves, the speaker profile as a
+zip, and a summary.
 
 :class:`StageProgress` turns the pipeline's ``progress(stage, fraction)`` reports into one
 forward-moving :class:`gradio.Progress` bar.
@@ -16,7 +17,8 @@ import gradio as gr
 
 from demo.config import DemoConfig
 from demo.errors import error, user_error
-from demo.tabs.base import TabBase, request
+from demo.tabs.base import request
+from demo.tabs.publish import HubSpeakers
 from demo.uploads import upload_path, zip_dir
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ class StageProgress:
 
 
 # --------------------------------------------------------------------------- the tab
-class GenerateTab(TabBase):
+class GenerateTab(HubSpeakers):
     """The Generate tab's actions (a mixin of :class:`demo.handlers.Handlers`)."""
 
     def __init__(self, pipeline: Any, config: DemoConfig | None = None):
@@ -127,10 +129,27 @@ class GenerateTab(TabBase):
     @request
     def generate(self, audio: Any, speaker: Any, renderer: str = "warp", head_motion: float = 1.0,
                  blink_rate: float | None = 0.0, finetune_effort: str = "fast", seed: float | None = 0,
+                 published: str | None = None,
                  progress: Callable[..., Any] | None = gr.Progress()) -> tuple[str, str, str, str]:
-        """Speech + speaker → (video, curves plot, speaker profile zip, Markdown summary)."""
+        """Speech + speaker → (video, curves plot, speaker profile zip, Markdown summary).
+
+        ``published``: a gallery speaker (one of ``FACIAL_SPEAKERS``), used when no clip is uploaded.
+        """
         audio_path = self.check_audio(audio)
-        speaker_path = self.check_speaker(speaker)
+        chosen = None
+        if upload_path(speaker) is None and published:
+            chosen = self.published_speaker(published)
+            speaker_path = Path(chosen.folder)
+        elif upload_path(speaker) is None and self.config.speakers:
+            raise error("No speaker given: upload a short video of the person talking (mp4, mov, webm) or one photo, "
+                        "or pick a published speaker from the gallery.")
+        else:
+            speaker_path = self.check_speaker(speaker)
+        renderer_note = ""
+        if chosen is not None and not chosen.footage and renderer == "warp":
+            renderer = "neural"  # the warp renderer draws from the clip's frames, which were not published
+            renderer_note = (f"{chosen.ref} was published without its footage, so its trained neural renderer drew it "
+                             "(the warp renderer needs the clip).")
         if renderer not in self.renderers:
             raise error(f"Unknown renderer {renderer!r}; choose one of {', '.join(self.renderers)}.")
         if finetune_effort not in self.finetune_efforts:
@@ -152,8 +171,11 @@ class GenerateTab(TabBase):
 
         run = self.new_run_dir("generate")
         out = run / "facial_result.mp4"
-        seen_before = self.speaker_cached(speaker_path)
-        stages = StageProgress(progress, labels={"tracking": "Loading the saved speaker profile"} if seen_before else {})
+        seen_before = chosen is None and self.speaker_cached(speaker_path)
+        labels = {"tracking": "Loading the saved speaker profile"} if seen_before else {}
+        if chosen is not None:
+            labels = {"tracking": "Loading the published speaker", "fine-tuning": "Loading the speaker's own motion model"}
+        stages = StageProgress(progress, labels=labels)
         files = (audio_path, speaker_path)
         t0 = time.perf_counter()
         log.info("generate: audio=%s speaker=%s renderer=%s head_motion=%g blink_rate=%g effort=%s seed=%d",
@@ -175,6 +197,8 @@ class GenerateTab(TabBase):
         plot = self.plot_result(result, run / "predicted_curves.png")
         profile_zip = self.profile_zip(result, run)
         summary = self.generate_summary(result, stages, wall, seen_before)
+        if chosen is not None:
+            summary += f"\n\nPublished speaker: {chosen.caption}." + (f" {renderer_note}" if renderer_note else "")
         log.info("generate: done in %.1f s -> %s", wall, video)
         return str(video), str(plot), str(profile_zip), summary
 

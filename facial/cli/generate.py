@@ -1,10 +1,13 @@
 """``facial generate``: the whole pipeline, speech + speaker → talking-face mp4.
 
 ```
-facial generate [--audio AUDIO] [--speaker CLIP_OR_PHOTO_OR_PROFILE] -o OUT.mp4 [--renderer warp|neural]
+facial generate [--audio AUDIO] [--speaker CLIP_OR_PHOTO_OR_PROFILE_OR_OWNER/NAME] -o OUT.mp4 [--renderer warp|neural]
                 [--fps 25] [--head-motion 1.0] [--blink-rate PER_MIN] [--seed N]
 ```
 Without ``--audio``/``--speaker`` the built-in example is used (see :mod:`facial.examples`).
+``--speaker owner/name`` (or ``owner/name@revision``) loads a speaker published on the Hugging Face
+Hub (``facial publish``); a local file or folder of that name always wins. A speaker published
+without its footage is drawn by its trained neural renderer (the warp renderer needs the clip).
 """
 from __future__ import annotations
 
@@ -59,9 +62,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
               if v is not None}
     pipe = FacialPipeline(cache_dir=args.cache_dir, max_audio_seconds=args.max_audio_seconds, device=args.device,
                           driver=args.driver, audio2face=args.audio2face, max_clip_seconds=args.max_clip_seconds)
+    renderer = args.renderer
+    if not isinstance(speaker, Path) and not Path(speaker).expanduser().exists():
+        from facial.hub import has_footage, is_repo_id, split_revision
+
+        if is_repo_id(split_revision(speaker)[0]):  # a published speaker: fetched (or taken from the cache) once, here
+            speaker = pipe.speaker_profile(speaker)
+            if renderer == "warp" and not has_footage(speaker):  # the warp renderer needs the clip's frames
+                renderer = "neural"
+                log.info("%s was published without its footage: rendering with its trained neural renderer", args.speaker)
     progress = StageProgress(enabled=not args.quiet)
     try:
-        result = pipe.generate(audio, speaker, args.output, renderer=args.renderer, head_motion=args.head_motion,
+        result = pipe.generate(audio, speaker, args.output, renderer=renderer, head_motion=args.head_motion,
                                blink_rate=args.blink_rate, seed=args.seed, finetune_effort=args.finetune_effort,
                                freeze_pose_blink=args.lips_only, fps=args.fps, neural_options=neural or None, progress=progress)
     finally:
@@ -77,10 +89,12 @@ def register(subparsers) -> None:
                               description="Make a talking-face video. Without --audio/--speaker, the built-in example "
                                           "(astronaut photo + an espeak-ng sentence) is used.")
     p.add_argument("--audio", type=Path, help="speech recording (wav/mp3/m4a or a video with sound)")
-    p.add_argument("--speaker", type=Path, help="speaker clip, photo, or profile folder from `facial track`")
+    p.add_argument("--speaker", help="speaker clip, photo, profile folder from `facial track`, or a speaker published on "
+                                     "the Hugging Face Hub (owner/name[@revision])")
     p.add_argument("-o", "--output", type=Path, required=True, help="output .mp4")
     p.add_argument("--renderer", choices=["warp", "neural"], default="warp",
-                   help="warp: training-free, CPU (default); neural: FACIAL's Rendering-to-Video (trained per speaker, GPU)")
+                   help="warp: training-free, CPU (default); neural: FACIAL's Rendering-to-Video (trained per speaker, GPU; "
+                        "always used for a speaker published without footage)")
     p.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
     p.add_argument("--head-motion", type=float, default=1.0, help="head-motion strength: 0 still … 1 the speaker's own (default 1)")
     p.add_argument("--blink-rate", type=float, help="blinks per minute (default: the speaker's own rate)")

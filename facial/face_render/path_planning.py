@@ -9,7 +9,8 @@
   shape matches the prediction, chosen coherently over time (:func:`coherent_choice`); the eyes
   from a frame whose blink matches when ``s_t``'s does not.
 - **Synthesis where footage lacks it:** weights of the procedural mouth interior (the chosen
-  footage opens much less than predicted) and of the lash line (closed lids never shown).
+  footage opens much less than predicted) and the residual blink no frame shows (closed lids in a
+  photo), which the renderer draws over the eye attention map.
 
 :func:`plan_frames` puts these together into a :class:`RenderPlan`; the costs and weights are
 knobs of :class:`~facial.face_render.warp.WarpConfig`.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from facial import layout
+from facial.face_render.synth import lid_alpha
 from facial.speaker import face_model as fm
 
 if TYPE_CHECKING:
@@ -35,9 +37,10 @@ class RenderPlan:
     source: np.ndarray
     mouth: np.ndarray
     eyes: np.ndarray  # -1 = keep the source frame's eyes
-    eye_weight: np.ndarray
+    eye_weight: np.ndarray  # opacity of the eye frame's patch: the eye-map value it is blended with
     mouth_synthesis: np.ndarray  # weight of the procedural mouth interior
-    lash: np.ndarray  # strength of the synthetic lash line
+    mouth_band: np.ndarray  # fraction of the opening (centred) it covers: what the footage lacks
+    lids: np.ndarray  # blink no footage shows (0 … 1): synthesised over the eye attention map
     cost: float = 0.0
     jumps: int = 0
     notes: list[str] = field(default_factory=list)
@@ -226,26 +229,42 @@ def plan_frames(target: FrameFeatures, sources: FrameFeatures, frames: np.ndarra
     tgt_open = target.opening
     src_open = sources.opening[mouth_i]
     ratio = src_open / np.maximum(tgt_open, 1e-4)
-    synth_w = np.clip((0.6 - ratio) / 0.4, 0.0, 1.0) * (tgt_open > 0.012) if cfg.synthesize else np.zeros(n)
-    # eyes: keep the base frame's unless its blink differs
+    # faded in with the predicted opening (0 below 0.008, full from 0.02 of the face height): no
+    # interior pops onto nearly closed lips
+    fade = np.clip((tgt_open - 0.008) / 0.012, 0.0, 1.0)
+    synth_w = np.clip((0.85 - ratio) / 0.3, 0.0, 1.0) * fade if cfg.synthesize else np.zeros(n)
+    # painted in the middle of the opening only, over the part the footage lacks: its own lips and
+    # teeth stay at the lips (an opaque band, not a translucent dark veil over real teeth)
+    band = np.clip(1.0 - ratio, 0.0, 1.0)
+    # eyes: keep the base frame's unless its blink differs. Blink is one value end to end: the
+    # patch of the best-matching frame is blended (over the eye attention map's region) with the
+    # fraction of the blink change it brings, so the eyes shown have blink ≈ the predicted one;
+    # what no frame shows (closed lids in a photo) is the residual blink, synthesised over the
+    # same map (synth.close_lids)
     blink = target.blink
     src_blink = sources.blink
-    diff = np.abs(src_blink[src_i] - blink)
+    base_b = src_blink[src_i]
+    diff = np.abs(base_b - blink)
     eye_cost = ((src_blink[None, :] - blink[:, None]) / cfg.eye_sigma) ** 2 + 0.3 * pose_cost
     eye_i = np.argmin(eye_cost, axis=1)
     for t in range(1, n):  # continue the previous eye frame when it is about as good
         nxt = np.searchsorted(frames, frames[eye_i[t - 1]] + 1)
         if nxt < len(frames) and frames[nxt] == frames[eye_i[t - 1]] + 1 and eye_cost[t, nxt] <= eye_cost[t, eye_i[t]] + 1.0:
             eye_i[t] = nxt
-    gain = np.abs(src_blink[src_i] - blink) - np.abs(src_blink[eye_i] - blink)
-    eye_w = np.clip((diff - cfg.eye_threshold) / 0.1, 0.0, 1.0) * (gain > 0.05)
+    step = src_blink[eye_i] - base_b  # blink change the eye frame brings
+    # weight w with base + w·step as close as possible to the prediction; no patch for differences
+    # under eye_threshold (faded in over its second half: no popping)
+    frac = np.clip((blink - base_b) * step / np.maximum(step ** 2, 1e-6), 0.0, 1.0) * (np.abs(step) > 0.05)
+    gate = np.clip((diff - 0.5 * cfg.eye_threshold) / (0.5 * cfg.eye_threshold), 0.0, 1.0)
+    eye_w = frac * gate
     eyes = np.where(eye_w > 0, frames[eye_i], -1)
-    # closed lids the footage cannot show: draw a lash line
-    shown = np.where(eye_w > 0, src_blink[eye_i], src_blink[src_i])
-    lash = np.clip((blink - shown - 0.3) / 0.4, 0.0, 1.0) if cfg.synthesize else np.zeros(n)
+    shown = base_b + eye_w * step
+    # the part of the predicted blink no footage shows
+    lids = np.clip(blink - shown, 0.0, 1.0) if cfg.synthesize else np.zeros(n)
     if synth_w.max() > 0:
         notes.append(f"mouth interior synthesised in {int((synth_w > 0).sum())} frames")
-    if lash.max() > 0:
-        notes.append(f"closed lids synthesised in {int((lash > 0).sum())} frames")
+    n_lids = int((lid_alpha(lids) > 0).sum())
+    if n_lids:
+        notes.append(f"closed lids synthesised in {n_lids} frames")
     return RenderPlan(frames[src_i], frames[mouth_i], eyes, eye_w.astype(np.float32), synth_w.astype(np.float32),
-                      lash.astype(np.float32), total, jumps, notes)
+                      band.astype(np.float32), lids.astype(np.float32), total, jumps, notes)

@@ -15,9 +15,11 @@ the face model):
 3. **Mouth and eyes from the best-matching frames.** The mouth region comes from the frame whose
    mouth shape matches the prediction (a second, coherent path), the eyes from a frame whose
    blink matches when ``s_t``'s does not; each patch is warped onto ``L_t`` with the same mesh,
-   colour-matched on its feather zone and blended with a soft mask (:mod:`.transplant`, :mod:`.blend`).
+   colour-matched on its feather zone and blended with a soft mask — for the eyes, the eye
+   attention map :func:`~facial.face_render.eye_map.make_eye_map` (:mod:`.transplant`, :mod:`.blend`).
 4. **Synthesis when footage lacks it** (one photo, or a mouth never opened that wide): a
-   procedural mouth interior and a lash line for closed lids (:mod:`.synth`).
+   procedural mouth interior, faded in with the predicted opening, and closed lids drawn over the
+   eye attention map of the blink no frame shows (:mod:`.synth`).
 
 This module holds the renderer and its knobs (:class:`WarpConfig`); :class:`RenderPlan` (from
 :mod:`.path_planning`) and :func:`load_speaker_frames` (from :mod:`.footage`) are re-exported.
@@ -60,11 +62,10 @@ class WarpConfig:
     mouth_candidates: int = 12
     mouth_switch_cost: float = 1.5
     mouth_base_bonus: float = 0.5  # preference for the base frame's own mouth (no patch)
-    eye_threshold: float = 0.15  # blink difference below which the base frame's eyes are kept
+    eye_threshold: float = 0.15  # blink difference from which another frame's eyes are blended in (from half of it, faded)
     eye_sigma: float = 0.1
     feather: float = 0.045  # × face height: width of soft blend borders
     mouth_margin: tuple[float, float] = (1.45, 1.9)  # mouth patch = outer lips scaled (x, y)
-    eye_patch_scale: float = 1.7  # eye patch = eye ellipse scaled
     falloff: float = 0.55  # × face height: outside the face the warp decays over this distance
     colour_match: bool = True
     synthesize: bool = True
@@ -126,7 +127,7 @@ class WarpRenderer:
         for n in plan.notes:
             log.info("warp renderer: %s", n)
         lms = self.landmarks(params)
-        closing = np.flatnonzero(plan.lash > 0)
+        closing = np.flatnonzero(synth.lid_alpha(plan.lids) > 0)
         lms_open = {}
         if len(closing):  # where lids must be synthesised: where would the open eye be?
             sub = FaceParams(params.pose[closing], params.expression[closing], np.zeros(len(closing), np.float32), params.fps)
@@ -147,8 +148,8 @@ class WarpRenderer:
     def render_frame(self, target: np.ndarray, plan: RenderPlan, t: int, *, open_target: np.ndarray | None = None) -> np.ndarray:
         """One output frame for target landmarks ``target [478, 3]`` and row ``t`` of ``plan``.
 
-        ``open_target``: the same face with open eyes (needed where ``plan.lash[t] > 0``: the lids
-        are then synthesised over the open eye's area).
+        ``open_target``: the same face with open eyes (needed where ``plan.lids[t]`` asks for
+        synthetic lids: they are drawn over the open eye's area).
         """
         cfg = self.config
         prof = self.profile
@@ -168,14 +169,15 @@ class WarpRenderer:
         if m != s:
             img = transplant.paste_from(img, r, frames[m], prof.landmarks[m], [mouth_poly], feather, 1.0, colour_match=cfg.colour_match)
         if plan.mouth_synthesis[t] > 0:
-            img = synth.paint_mouth_interior(img, target, mouth_poly, float(plan.mouth_synthesis[t]))
+            img = synth.paint_mouth_interior(img, target, mouth_poly, float(plan.mouth_synthesis[t]), float(plan.mouth_band[t]))
+        # eyes: blended over the eye attention map (make_eye_map), as the neural renderer sees them
         e = int(plan.eyes[t])
         if e >= 0 and plan.eye_weight[t] > 0:
-            polys = transplant.eye_regions(target, cfg.eye_patch_scale)
-            img = transplant.paste_from(img, r, frames[e], prof.landmarks[e], polys, feather * 0.6, float(plan.eye_weight[t]),
+            img = transplant.paste_eyes(img, r, frames[e], prof.landmarks[e], target, float(plan.eye_weight[t]),
                                         colour_match=cfg.colour_match)
-        if plan.lash[t] > 0:
-            if open_target is not None:
-                img = synth.close_lids(img, open_target, float(plan.lash[t]), colour_match=cfg.colour_match)
-            img = synth.paint_lash_line(img, target, float(plan.lash[t]))
+        lid = float(synth.lid_alpha(plan.lids[t]))
+        if lid > 0:
+            img = synth.close_lids(img, open_target if open_target is not None else target, float(plan.lids[t]),
+                                   colour_match=cfg.colour_match)
+            img = synth.paint_lash_line(img, target, lid)
         return np.clip(img + 0.5, 0, 255).astype(np.uint8)

@@ -9,7 +9,7 @@ import pytest
 from facial.cli import get_args_parser, main
 from facial.cli._common import configure_threads, threads_while
 
-COMMANDS = ["track", "build-basis", "train", "finetune", "animate", "generate", "train-renderer"]
+COMMANDS = ["track", "build-basis", "train", "finetune", "animate", "generate", "train-renderer", "publish"]
 
 
 def test_every_command_group_is_registered_in_order():

@@ -49,3 +49,20 @@ def photo_profile(tmp_path_factory):
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+
+
+@pytest.fixture(scope="session")
+def closed_photo_profile(tmp_path_factory, clip_profile, clip_frames):
+    """One-frame profile of a photo with closed lips: the dev clip's most closed frame, written as a
+    PNG in a temporary folder (the frame never enters the repository)."""
+    import cv2
+
+    from facial.speaker import face_model as fm
+    from facial.speaker.profile import load_profile, save_profile
+    from facial.speaker.track import track_clip
+
+    t = int(np.argmin(fm.mouth_opening(clip_profile.landmarks) + 1.0 * (clip_profile.params.blink > 0.3)))
+    root = tmp_path_factory.mktemp("closed_photo")
+    cv2.imwrite(str(root / "closed.png"), np.ascontiguousarray(clip_frames[t][..., ::-1]))
+    save_profile(track_clip(root / "closed.png", progress=False), root / "profile")
+    return load_profile(root / "profile")

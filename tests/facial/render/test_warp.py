@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from facial import layout
-from facial.face_render import WarpRenderer
+from facial.face_render import WarpRenderer, synth
 from facial.speaker import blink as blink_mod
 from facial.speaker import face_model as fm
 from facial.speaker.landmarks import track_frames
@@ -77,7 +77,8 @@ def test_one_shot_photo_opens_mouth_and_closes_eyes(photo_profile, clip_profile)
     r = WarpRenderer(photo_profile)
     plan = r.plan(params)
     assert plan.mouth_synthesis[open_mouth].min() > 0 or plan.mouth_synthesis[open_mouth].max() == 0
-    assert plan.lash[closed_eyes].min() > 0
+    assert synth.lid_alpha(plan.lids[closed_eyes]).min() > 0  # a photo shows no closed lids: all synthesised
+    assert plan.lids[~closed_eyes].max() == 0
     out = r.render(params, plan=plan)
     assert out.frames.shape[0] == n
     track = track_frames(iter([out.frames]), 25.0, progress=False)
