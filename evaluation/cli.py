@@ -5,6 +5,7 @@
     facial-eval list [--markdown]
     facial-eval score VIDEO [--reference REF] [--audio AUDIO] [--metrics all] [--json OUT.json]
     facial-eval run SPEC.yaml -o OUT_DIR [--jobs N]
+    facial-eval run SPEC.yaml -o OUT_DIR --backend ray [--address auto|ray://HOST:PORT] [--resources JSON]
 
 Weights are never downloaded: ``--syncnet-weights`` / ``--s3fd-weights`` / ``--lpips-backbone``
 name local files (or ``owner/repo`` already in the Hugging Face cache); without them the
@@ -53,9 +54,20 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a benchmark spec (clips × methods × metrics)")
     p.add_argument("spec", type=Path, help="benchmark spec (YAML; see evaluation/specs/)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder (created; re-runs reuse its cache)")
-    p.add_argument("--jobs", type=int, default=1, help="clips processed in parallel processes (default: %(default)s)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="clips processed in parallel processes (default: %(default)s); with --backend ray and no "
+                        "--address: the CPUs of the local Ray cluster started for the run")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local processes, or one Ray task per (method, clip) cell (pip install 'facial-toolkit[ray]'); "
+                        "OUT and the clips must be on a filesystem every Ray node sees (docs/SCALE.md)")
+    p.add_argument("--address", metavar="auto|ray://HOST:PORT",
+                   help="Ray cluster to use (default: start a local one for this run)")
+    p.add_argument("--resources", metavar="JSON",
+                   help='Ray resources per task: {"num_cpus": 1} for every cell, or per method as in rows.csv, e.g. '
+                        '\'{"*": {"num_cpus": 1}, "ours_neural": {"num_gpus": 1}}\' (or a .json file; default: 1 CPU each)')
     p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads of this process, as in the --jobs workers (default: %(default)s; 0 = torch's default)")
+                   help="torch and BLAS threads of this process, as in the --jobs / Ray workers (default: %(default)s; "
+                        "0 = the libraries' defaults)")
     p.add_argument("--no-progress", action="store_true")
     _add_weights(p)
     return parser
@@ -133,8 +145,13 @@ def _cmd_run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from facial.cli._common import configure_threads
 
     configure_threads(args.threads)  # process-wide: set here, at the entry point, never inside the library
+    if args.threads:  # BLAS too, so that --jobs 1 sums like the workers (equal rows whatever the backend)
+        from facial.cli._common import limit_native_threads
+
+        limit_native_threads(args.threads)
     spec = load_spec(args.spec, overrides=_overrides(args))
-    result = run_benchmark(spec, args.out, jobs=args.jobs, progress=not args.no_progress, argv=argv)
+    result = run_benchmark(spec, args.out, jobs=args.jobs, progress=not args.no_progress, argv=argv, backend=args.backend,
+                           address=args.address, resources=args.resources)
     print(result.files["aggregate_md"].read_text(encoding="utf-8"))
     print(f"results in {result.out_dir} (rows.csv, aggregate.md/.tex/.csv, plots/, provenance.json)")
     return 0

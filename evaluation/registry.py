@@ -23,14 +23,16 @@ from evaluation.types import Direction, Kind, MetricSpec
 FAMILIES: dict[str, str] = {
     "sync": "evaluation.metrics.syncnet",
     "av_sync": "evaluation.metrics.av_sync",
+    "sync_expert": "evaluation.metrics.sync_expert",
     "lmd": "evaluation.metrics.lmd",
     "blink": "evaluation.metrics.blink",
     "head_motion": "evaluation.metrics.head_motion",
     "image": "evaluation.metrics.image",
+    "artifacts": "evaluation.metrics.artifacts",
 }
 
 #: What ``metrics: default`` (and ``facial-eval score`` without ``--metrics``) computes.
-DEFAULT_GROUPS = ("sync", "av_sync", "lmd", "blink", "head_motion", "image")
+DEFAULT_GROUPS = ("sync", "av_sync", "lmd", "blink", "head_motion", "image", "sync_expert")
 
 
 class UnknownMetricError(KeyError):

@@ -1,9 +1,12 @@
-"""Running a benchmark: (method, clip) cells, work units, the process pool and :func:`run_benchmark`.
+"""Running a benchmark: (method, clip) cells, work units and :func:`run_benchmark`.
 
 Each (method, clip) cell is cached in ``OUT/results/<method>/<clip>.json`` under a key of (method,
 clip content, protocol, metrics, config), so re-running after adding a method or a clip computes
-only the new cells. ``torch.set_num_threads(1)`` is set only in :func:`_worker_init`, i.e. in
-pool worker processes, never in the calling process (the app runs benchmarks from a request thread).
+only the new cells, whichever backend ran them. Where units run — this process, a local process
+pool (``jobs``), a Ray cluster (``backend="ray"``) — is :mod:`evaluation.benchmark.backends`'s job;
+a unit that dies (a crashed worker, a lost node) becomes ``error`` cells in ``unavailable.csv``.
+``torch.set_num_threads(1)`` is set only in :func:`~evaluation.benchmark.backends._worker_init`, i.e.
+in worker processes, never in the calling process (the app runs benchmarks from a request thread).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation import tables
+from evaluation.benchmark.backends import Backend, _worker_init, make_backend  # noqa: F401 (_worker_init: re-exported)
 from evaluation.benchmark.plots import plot_metric_bars, plot_traces
 from evaluation.benchmark.prepare import prepare_task
 from evaluation.benchmark.prov import provenance
@@ -124,15 +128,31 @@ def run_unit(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def _worker_init(level: int) -> None:
-    """Initializer of the pool's worker processes (only there: one torch thread per worker)."""
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+def prepare_unit(payload: dict[str, Any]) -> str:
+    """Cut one clip for the protocol (``OUT/prepared``) before its cells run, so that the cells of a
+    clip, run as separate tasks, do not all cut it at once. Returns "" or the error, which the
+    cells meet again in :func:`run_unit` and report."""
+    clip = ClipRef(**{**payload["clip"], "path": Path(payload["clip"]["path"])})
+    clips = [ClipRef(**{**c, "path": Path(c["path"])}) for c in payload["clips"]]
     try:
-        import torch
+        prepare_task(clip, payload["protocol"], Path(payload["out_dir"]) / "prepared", clips, EvalConfig(**payload["config"]).fps)
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"
+    return ""
 
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover
-        pass
+
+def _cells(units: list[dict[str, Any]], method_order: list[str]) -> list[dict[str, Any]]:
+    """One unit per (method, clip) cell (for backends that run cells as separate tasks)."""
+    return [{**u, "only": [name]} for u in units for name in (u["only"] or method_order)]
+
+
+def _failed_unit(unit: dict[str, Any], method_order: list[str], exc: BaseException) -> list[dict[str, Any]]:
+    """``error`` cells of a unit whose task died (its own exceptions are caught inside :func:`run_unit`)."""
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    reason = f"{type(exc).__name__}: {first}"
+    clip = unit["clip"]["id"]
+    log.warning("%s: the task of %s failed: %s", clip, ", ".join(unit["only"] or method_order), reason)
+    return [CellResult(name, clip, [], "error", reason).to_dict() for name in (unit["only"] or method_order)]
 
 
 def _units(spec: BenchmarkSpec) -> list[dict[str, Any]]:
@@ -168,8 +188,15 @@ class BenchmarkResult:
 
 
 def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, jobs: int = 1, progress: bool = True,
-                  argv: list[str] | None = None) -> BenchmarkResult:
-    """Run ``spec`` into ``out_dir`` (what is written: see :mod:`evaluation.benchmark`)."""
+                  argv: list[str] | None = None, backend: str | Backend | None = None, address: str | None = None,
+                  resources: str | dict | None = None) -> BenchmarkResult:
+    """Run ``spec`` into ``out_dir`` (what is written: see :mod:`evaluation.benchmark`).
+
+    ``backend``: ``"local"`` (default; ``jobs`` processes) or ``"ray"`` (one task per cell on the
+    cluster at ``address``, with per-method ``resources``; see :mod:`evaluation.benchmark.backends`).
+    Every backend writes the same rows and tables; ``out_dir`` (and the clips) must be at the same
+    path on every worker.
+    """
     from tqdm.auto import tqdm
 
     from evaluation.methods import make_methods
@@ -186,23 +213,25 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, jobs: int = 1, pr
         u["out_dir"] = str(out_dir)
         u["cache_dir"] = cache_dir
     method_order = [m.name for m in make_methods(spec.methods, base=spec.base)]
+    if backend in (None, "local") and len(units) <= 1:
+        jobs = 1  # no pool for one unit
+    runner = make_backend(backend, jobs=jobs, address=address, resources=resources, methods=method_order)
     dicts: list[dict[str, Any]] = []
-    bar = tqdm(total=len(units), desc=f"{spec.name}: clips", unit="clip", disable=not progress)
-    if jobs <= 1 or len(units) <= 1:
-        for u in units:
-            dicts.extend(run_unit(u))
-            bar.update(1)
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                 initargs=(logging.getLogger().getEffectiveLevel(),)) as pool:
-            futures = [pool.submit(run_unit, u) for u in units]
-            for f in as_completed(futures):
-                dicts.extend(f.result())
+    try:
+        if runner.per_cell:
+            if spec.protocol["name"] != "measure" and units:  # cut each clip once, before its cells run side by side
+                prep = [{**u, "stage": "prepare"} for u in units]
+                with tqdm(total=len(prep), desc=f"{spec.name}: prepare", unit="clip", disable=not progress) as bar:
+                    for _ in runner.map(prepare_unit, prep):
+                        bar.update(1)
+            units = _cells(units, method_order)
+        what = "cell" if runner.per_cell else "clip"
+        with tqdm(total=len(units), desc=f"{spec.name}: {what}s", unit=what, disable=not progress) as bar:
+            for i, result in runner.map(run_unit, units):  # as units finish (the Ray backend: ray.wait)
+                dicts.extend(_failed_unit(units[i], method_order, result) if isinstance(result, BaseException) else result)
                 bar.update(1)
-    bar.close()
+    finally:
+        runner.close()
     cells = [CellResult.from_dict(d, cached=bool(d.get("cached"))) for d in dicts]
     cells.sort(key=lambda c: (method_order.index(c.method) if c.method in method_order else 99, c.clip))
     rows, unavailable = cells_to_frames(cells, method_order, spec.metrics)
@@ -227,6 +256,9 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, jobs: int = 1, pr
     n_cached = sum(c.cached for c in cells)
     prov = provenance(spec, argv=argv, seconds=time.perf_counter() - t0)
     prov["cells"] = {"total": len(cells), "cached": n_cached, "not_ok": sum(c.status != "ok" for c in cells)}
+    prov["backend"] = {"name": runner.name, "jobs": jobs, **({"address": address or "local cluster",
+                                                              "resources": getattr(runner, "resources", None)}
+                                                             if runner.name == "ray" else {})}
     prov["methods"] = {"entries": spec.methods, "how_made": method_notes(cells)}
     _write_json(out_dir / "provenance.json", prov)
     files["provenance"] = out_dir / "provenance.json"

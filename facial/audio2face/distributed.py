@@ -1,7 +1,9 @@
 """Where a training run executes: one process on CPU or one GPU, or several GPUs under ``torchrun``.
 
 DDP is switched on only when torchrun's ``WORLD_SIZE`` > 1 (each rank then trains on a shard of the
-windows; rank 0 logs and saves). The device comes from an argument, never from import-time probing.
+global batch; rank 0 logs and saves). The device comes from an argument, never from import-time probing.
+Everything here is torch.distributed's own: the process group (gloo on CPU, NCCL on GPUs), DDP's
+gradient averaging, ``all_reduce`` for the logged losses and the stop flag, ``barrier`` at the end.
 """
 from __future__ import annotations
 
@@ -62,3 +64,37 @@ def any_rank(flag: bool, device: torch.device) -> bool:
     t = torch.tensor([float(flag)], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
+
+
+def rank_and_world() -> tuple[int, int]:
+    """``(rank, world_size)`` of the initialised process group, ``(0, 1)`` without one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Each value averaged over all ranks (one ``all_reduce``; every rank must call it with the same
+    keys in the same order); ``values`` itself without DDP. Used for logged losses, so that a
+    torchrun run logs the global batch's losses like one process does."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or not values:
+        return values
+    keys = list(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    t /= dist.get_world_size()
+    return {k: float(v) for k, v in zip(keys, t.tolist())}
+
+
+def teardown_distributed() -> None:
+    """Wait for every rank (rank 0 may still be writing the checkpoint), then destroy the process
+    group; nothing without one. Called by the command line when training is done."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

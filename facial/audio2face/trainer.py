@@ -4,6 +4,17 @@ personalisation (:mod:`facial.audio2face.finetune`).
 One process on CPU or one GPU, or several GPUs under ``torchrun`` (see
 :mod:`facial.audio2face.distributed`). The loop never changes torch's thread count: that is the
 command line's business (:func:`facial.cli._common.configure_threads`).
+
+Same results on one process and on N ranks: ``batch_size`` is the *global* batch (each rank takes
+``batch_size / N`` windows); the windows come from :class:`~torch.utils.data.DistributedSampler`
+in both cases (one replica on one process), so the union of the ranks' batches at a step is the
+single process's batch; DDP averages the gradients of equal-sized shards, which equals the
+gradient of the global batch's mean loss; the per-window random draws (style dropout,
+augmentation) are drawn for the whole global batch on every rank and each rank keeps its rows;
+logged losses are averaged over ranks. The model's own ``nn.Dropout`` draws its masks per rank
+(seed + rank), statistically the same as one process but not bit-identical: with ``dropout: 0``
+a torchrun run reproduces the one-process checkpoint to float tolerance
+(tests/facial/audio2face/test_ddp.py).
 """
 from __future__ import annotations
 
@@ -19,7 +30,8 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from facial.audio2face.augment import AugmentConfig, augment_audio
 from facial.audio2face.data import Batch, ClipData, SequenceDataset, collate
-from facial.audio2face.distributed import any_rank, is_main_process, resolve_device, setup_distributed
+from facial.audio2face.distributed import (any_rank, is_main_process, mean_over_ranks, rank_and_world, resolve_device,
+                                           setup_distributed)
 from facial.audio2face.losses import discriminator_loss, generator_loss
 from facial.audio2face.model import Discriminator, FacialGAN
 
@@ -37,7 +49,7 @@ class TrainConfig:
     """
 
     steps: int = 3000
-    batch_size: int = 16
+    batch_size: int = 16  # the global batch: under DDP each of the N ranks takes batch_size / N
     lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -77,9 +89,10 @@ class TrainStep:
     is on), then the generator's; returns the unweighted loss terms (floats, for logs)."""
 
     def __init__(self, model: FacialGAN, gen: torch.nn.Module, disc: torch.nn.Module | None, config: TrainConfig,
-                 device: torch.device, rng: np.random.Generator, aug_gen: torch.Generator):
+                 device: torch.device, rng: np.random.Generator, aug_gen: torch.Generator, rank: int = 0, world: int = 1):
         self.model, self.gen, self.disc, self.config, self.device = model, gen, disc, config, device
         self.rng, self.aug_gen = rng, aug_gen
+        self.rank, self.world = rank, world  # this rank's windows are rows rank::world of the global batch
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=betas, weight_decay=config.weight_decay)
         self.opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=betas) if disc is not None else None
@@ -88,14 +101,24 @@ class TrainStep:
     def _style(self, style: torch.Tensor) -> torch.Tensor:
         """Style indices with some replaced by the generic one (0), at rate ``style_dropout``."""
         if self.config.style_dropout > 0 and self.n_styles > 1:
-            drop = torch.from_numpy(self.rng.random(len(style)) < self.config.style_dropout).to(self.device)
+            draws = self.rng.random(len(style) * self.world)[self.rank::self.world]  # the global batch's draws, our rows
+            drop = torch.from_numpy(draws < self.config.style_dropout).to(self.device)
             style = torch.where(drop, torch.zeros_like(style), style)
         return style
+
+    def _augment(self, audio: torch.Tensor) -> torch.Tensor:
+        """Augment this rank's windows with the draws of their rows of the global batch (every rank
+        draws for the whole batch from the same generator; each window is augmented independently)."""
+        if self.world == 1:
+            return augment_audio(audio, self.config.augment, self.aug_gen)
+        full = audio.new_zeros((len(audio) * self.world, *audio.shape[1:]))
+        full[self.rank::self.world] = audio
+        return augment_audio(full, self.config.augment, self.aug_gen)[self.rank::self.world]
 
     def __call__(self, batch: Batch, step: int) -> dict[str, float]:
         config, disc = self.config, self.disc
         if config.augment is not None:
-            batch.audio = augment_audio(batch.audio, config.augment, self.aug_gen)
+            batch.audio = self._augment(batch.audio)
         batch = batch.to(self.device)
         pred = self.gen(batch.audio, batch.first, self._style(batch.style))
         adv_now = disc is not None and step >= config.adversarial_start
@@ -142,17 +165,30 @@ class _BestWeights:
                      self.result.best_score)
 
 
-def _loader(dataset: SequenceDataset, config: TrainConfig, ddp: bool):
-    """``(loader, sampler)``: a shard per rank under DDP, else random windows (with replacement when
-    there are fewer windows than a batch)."""
-    if ddp:
-        from torch.utils.data.distributed import DistributedSampler
+def _loader(dataset: SequenceDataset, config: TrainConfig, rank: int = 0, world: int = 1):
+    """``(loader, sampler)`` of ``rank`` out of ``world``: every epoch a permutation of the windows
+    seeded by ``(seed, epoch)`` (:class:`DistributedSampler`, also with one replica), cut into global
+    batches of ``config.batch_size``, of which this rank takes every ``world``-th window (incomplete
+    batches are dropped, so every step sees a full global batch and the ranks equal shards).
 
-        sampler = DistributedSampler(dataset, shuffle=True, seed=config.seed)
+    With fewer windows than one batch (fine-tuning on a short clip; one process only) windows are
+    drawn with replacement to fill the batch.
+    """
+    from torch.utils.data.distributed import DistributedSampler
+
+    if config.batch_size < world or config.batch_size % world:
+        raise ValueError(f"the batch size {config.batch_size} (the global batch) must be a multiple of the {world} ranks")
+    per_rank = config.batch_size // world
+    if len(dataset) >= config.batch_size:
+        sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=config.seed, drop_last=True)
+        drop_last = True
+    elif world == 1:
+        sampler = RandomSampler(dataset, replacement=True, num_samples=config.batch_size)
+        drop_last = False
     else:
-        small = len(dataset) < config.batch_size
-        sampler = RandomSampler(dataset, replacement=small, num_samples=max(len(dataset), config.batch_size) if small else None)
-    loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, collate_fn=collate, drop_last=False,
+        raise ValueError(f"{len(dataset)} training windows cannot fill a global batch of {config.batch_size} on {world} ranks; "
+                         "lower --batch-size or --stride")
+    loader = DataLoader(dataset, batch_size=per_rank, sampler=sampler, collate_fn=collate, drop_last=drop_last,
                         num_workers=config.num_workers)
     return loader, sampler
 
@@ -174,7 +210,8 @@ def train(model: FacialGAN, clips: Sequence[ClipData], config: TrainConfig, *, d
 
     device = resolve_device(config.device)
     ddp = setup_distributed(device)
-    torch.manual_seed(config.seed)
+    rank, world = rank_and_world() if ddp else (0, 1)
+    torch.manual_seed(config.seed + rank)  # nn.Dropout's masks: independent per rank (DDP broadcasts rank 0's weights)
     rng = np.random.default_rng(config.seed)
     aug_gen = torch.Generator().manual_seed(config.seed)
     model.to(device).train()
@@ -185,8 +222,11 @@ def train(model: FacialGAN, clips: Sequence[ClipData], config: TrainConfig, *, d
     if ddp:
         gen = _wrap_ddp(model, device)
         disc = _wrap_ddp(disc, device) if disc is not None else None
-    loader, sampler = _loader(dataset, config, ddp)
-    train_step = TrainStep(model, gen, disc, config, device, rng, aug_gen)
+    loader, sampler = _loader(dataset, config, rank, world)
+    if ddp:
+        log.info("DDP rank %d/%d: %d of %d windows per epoch, %d of the global batch of %d per step", rank, world,
+                 len(sampler), len(dataset), config.batch_size // world, config.batch_size)
+    train_step = TrainStep(model, gen, disc, config, device, rng, aug_gen, rank, world)
     result = TrainResult(0, 0.0)
     running: dict[str, list[float]] = {}
     t0 = time.perf_counter()
@@ -196,7 +236,7 @@ def train(model: FacialGAN, clips: Sequence[ClipData], config: TrainConfig, *, d
     timed_out = False
     best = _BestWeights(validate, result, desc, main) if validate is not None and config.validate_every > 0 else None
     while step < config.steps:
-        if ddp:
+        if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
         epoch += 1
         for batch in loader:
@@ -213,7 +253,7 @@ def train(model: FacialGAN, clips: Sequence[ClipData], config: TrainConfig, *, d
                 timed_out = any_rank(timed_out, device)
             done = step >= config.steps or timed_out
             if step % config.log_every == 0 or done:
-                avg = {k: float(np.mean(v)) for k, v in running.items()}
+                avg = mean_over_ranks({k: float(np.mean(v)) for k, v in running.items()}, device)
                 running.clear()
                 result.history.append({"step": step, "seconds": round(elapsed, 1), **{k: round(v, 5) for k, v in avg.items()}})
                 bar.set_postfix(loss=f"{avg['total']:.3f}")

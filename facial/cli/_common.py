@@ -18,6 +18,19 @@ def configure_threads(n: int | None) -> None:
         torch.set_num_threads(int(n))
 
 
+def limit_native_threads(n: int | None) -> None:
+    """Cap the BLAS / OpenMP thread pools of this process at ``n`` (threadpoolctl, installed with
+    scikit-learn; without it nothing changes). Only for entry points and worker processes: the
+    thread count changes summation order, hence the last bits of numpy results."""
+    if not n:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return
+    threadpool_limits(limits=int(n))
+
+
 @contextmanager
 def threads_while(n: int | None) -> Iterator[None]:
     """:func:`configure_threads` for the duration of a block (the previous count is restored after it)."""

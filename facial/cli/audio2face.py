@@ -9,6 +9,9 @@ Pretraining runs on CPU, one GPU (``--device cuda``) or several under torchrun (
 
     torchrun --nproc_per_node 4 -m facial.cli train audio2face --data MANIFEST.csv --profiles-dir P -o CKPT --device cuda
 
+``--batch-size`` is the global batch (split over the ranks), so with the same seed the checkpoint
+equals the one-process run's (docs/SCALE.md).
+
 Fine-tuning (``finetune``, and ``animate --effort fast|full``) runs with ``--threads`` torch
 threads, else with the checkpoint's ``finetune.num_threads``.
 """
@@ -45,6 +48,7 @@ def _split(names: str | None) -> list[str]:
 def _cmd_train(args: argparse.Namespace) -> int:
     """Handler of ``facial train audio2face``: arguments → configs → :func:`facial.training.pretrain.pretrain_from_data`."""
     from facial.audio2face.augment import AugmentConfig
+    from facial.audio2face.distributed import teardown_distributed
     from facial.audio2face.trainer import TrainConfig
     from facial.training.pretrain import pretrain_from_data
 
@@ -58,6 +62,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     pretrain_from_data(args.data, args.output, cfg, tc, profiles_dir=args.profiles_dir, manifest=args.manifest,
                        origins=args.origins.split(","), exclude_speakers=_split(args.exclude_speakers), val_speakers=val_speakers,
                        init=args.init, progress=not args.quiet, provenance={"command": command})
+    teardown_distributed()  # under torchrun: every rank waits for rank 0's checkpoint, then leaves the group
     return 0
 
 
@@ -165,7 +170,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--validate-every", type=int, default=100, help="steps between validations (with --val-speakers)")
     a.add_argument("--no-augment", dest="augment", action="store_false", help="no audio-feature augmentation")
     a.add_argument("--steps", type=int, default=3000)
-    a.add_argument("--batch-size", type=int, default=16)
+    a.add_argument("--batch-size", type=int, default=16,
+                   help="the global batch: under torchrun each of the N ranks takes batch-size / N windows (default 16)")
     a.add_argument("--lr", type=float, default=1e-4)
     a.add_argument("--stride", type=int, default=5, help="frames between training windows (default 5)")
     a.add_argument("--seq-len", type=int, help="frames per group (default: the config's, 128)")

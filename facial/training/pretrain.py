@@ -4,6 +4,10 @@ Runs on CPU, one GPU, or several under ``torchrun`` (DDP, see :mod:`facial.audio
 
     torchrun --nproc_per_node 4 -m facial.cli train audio2face --data MANIFEST.csv --profiles-dir P -o CKPT --device cuda
 
+``--batch-size`` is the global batch (each of the 4 ranks takes a quarter), so the same command with
+the same seed trains the same model on one process or on N (see :mod:`facial.audio2face.trainer`
+and docs/SCALE.md).
+
 The training loop itself is FACIAL-GAN's own (:mod:`facial.audio2face.trainer`); this module
 chooses the speakers, their style slots, the statistics and the held-out validation.
 """
@@ -64,6 +68,9 @@ def pretrain(clips: Sequence[ClipData], model_config: FacialGANConfig, train_con
     speakers = assign_styles(clips)
     cfg = model_config.replace(n_styles=len(speakers) + 1, speakers=speakers, basis_id=basis.basis_id,
                                fps=float(clips[0].fps))
+    import torch
+
+    torch.manual_seed(train_config.seed)  # the same initial weights for the same seed (and on every rank)
     model = FacialGAN(cfg)
     if init is not None:
         own = model.state_dict()

@@ -211,6 +211,6 @@ def test_generate_default_example(tmp_path, monkeypatch):
     from facial.examples import default_inputs
 
     audio, _ = default_inputs(tmp_path / "cache")
-    # no speech-correlation threshold here: the motion model's response to espeak-ng's synthetic
-    # voice is not this test's subject (the real-speech tests above check it)
-    check_video(out, media.load_audio(audio), min_corr=None)
+    # the built-in example is the first thing a user sees: its lips must follow its speech
+    # (measured r 0.37 re-tracked, docs/RENDERING.md; 0.2 is the bar for a photo)
+    check_video(out, media.load_audio(audio), min_corr=0.2)

@@ -62,10 +62,13 @@ def test_run_benchmark_writes_every_output_and_leaves_torch_threads_alone(tmp_pa
 def test_worker_init_sets_one_torch_thread(monkeypatch):
     import torch
 
-    calls = []
+    from evaluation.benchmark import backends
+
+    calls, native = [], []
     monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    monkeypatch.setattr(backends, "limit_native_threads", lambda n: native.append(n))  # keep pytest's own BLAS pools
     run_module._worker_init(logging.WARNING)
-    assert calls == [1]
+    assert calls == [1] and native == [1]
 
 
 def test_set_num_threads_only_in_the_worker_initializer():
