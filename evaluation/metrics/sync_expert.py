@@ -10,8 +10,13 @@ every 5-frame window of the clip's lips (25 fps) and every 0.2 s window of its s
 - ``sync_offset`` (frames, →0): ``argmin_s mean_t D[t, s]``. **Same sign as ``av_offset``:
   positive = the audio is late** (delaying a clip's audio by k frames raises it by k);
   ``lse_offset`` (SyncNet) has the opposite sign.
-- ``sync_conf`` (↑): ``median_t (median_s D[t, s] − min_s D[t, s])`` — LSE-C-like, per window.
-- ``sync_dist`` (↓): ``mean_t min_s D[t, s]`` — LSE-D-like; cosine distances in [0, 2].
+- ``sync_conf`` (↑): ``median_s c[s] − min_s c[s]`` of the mean-distance curve
+  ``c[s] = mean_t D[t, s]`` — SyncNet's LSE-C form. (The per-window form, ``median_t (median_s
+  D[t, s] − min_s D[t, s])``, is in the details as ``conf_windows``: on the validation clips it
+  did not separate real clips from the same face with another person's speech, 4 of 9, while the
+  curve form did, 9 of 9.)
+- ``sync_dist`` (↓): ``mean_t min_s D[t, s]`` — LSE-D-like; cosine distances in [0, 2]
+  (SyncNet's own form, ``min_s c[s]``, is in the details as ``dist_curve``).
 
 Numbers are on the expert's own scale: never compare them with SyncNet's LSE-C/LSE-D. Needs only
 the package (no downloaded weights). A clip shorter than ``5 + vshift`` frames (0.8 s), without a
@@ -31,7 +36,7 @@ SPECS = [
     MetricSpec("sync_offset", FAMILY, Kind.MEASUREMENT, Direction.TARGET, "frames", _NEEDS,
                "our sync expert's AV offset (k > 0: audio late): argmin over shifts ±15 of mean distance", target=0.0),
     MetricSpec("sync_conf", FAMILY, Kind.MEASUREMENT, Direction.HIGHER, "–", _NEEDS,
-               "our sync expert's confidence: median over windows of (median − min distance, shifts ±15)"),
+               "our sync expert's confidence: median − min over shifts ±15 of the mean distance (LSE-C)"),
     MetricSpec("sync_dist", FAMILY, Kind.MEASUREMENT, Direction.LOWER, "–", _NEEDS,
                "our sync expert's distance: mean over windows of the min cosine distance over shifts ±15"),
 ]
@@ -108,7 +113,8 @@ def compute(ctx, names: list[str]) -> dict[str, MetricValue]:
         raise MetricUnavailable(str(exc)) from None
     details = {"expert": cfg.visual_input, "weights": model.weights_id(), "vshift": ctx.config.vshift,
                "n_windows": res.n_windows, "curve": np.round(res.curve, 4).tolist(),
-               "conf_curve": round(res.curve_conf, 5), "conf_windows": round(res.conf, 5),
+               "conf_curve": round(res.conf, 5), "conf_windows": round(res.window_conf, 5),
+               "dist_curve": round(res.curve_min, 5),
                "convention": "offset k > 0: audio late by k frames"}
     values = {"sync_offset": res.offset, "sync_conf": res.conf, "sync_dist": res.dist}
     return {n: MetricValue.ok(n, values[n], **details) for n in names}

@@ -34,6 +34,7 @@ class LossWeights:
     pose_diff: float = 10.0
     adversarial: float = 0.1       # LSGAN generator term
     mouth: float = 10.0            # mouth-landmark MSE through the face model (ours; the paper's "lip" term)
+    sync: float = 0.0              # lip-sync expert loss (facial.sync_expert.loss; opt-in, 0 = off)
 
 
 @dataclass

@@ -18,8 +18,11 @@ def _diff(x: torch.Tensor) -> torch.Tensor:
 
 
 def generator_loss(model: FacialGAN, pred: torch.Tensor, target: torch.Tensor, first: torch.Tensor,
-                   d_fake: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                   d_fake: torch.Tensor | None = None, audio: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Weighted generator loss on normalised ``pred``/``target [B, T, P]`` and seed ``first [B, P]``.
+
+    With ``losses.sync > 0`` and the batch's ``audio [B, T, W, D]`` windows, the lip-sync expert's
+    loss on the predicted lips is added (:func:`facial.sync_expert.loss.sync_loss`, shipped expert).
 
     Returns ``(total, terms)`` where ``terms`` holds each unweighted term as a float (for logs).
     """
@@ -37,8 +40,26 @@ def generator_loss(model: FacialGAN, pred: torch.Tensor, target: torch.Tensor, f
     terms["mouth"] = (mouth ** 2).sum(-1).mean() / model.mouth_scale ** 2
     if d_fake is not None:
         terms["adversarial"] = F.mse_loss(d_fake, torch.ones_like(d_fake))
+    if w.sync > 0 and audio is not None and pred.shape[1] >= 7:
+        terms["sync"] = sync_term(model, pred, audio)
     total = sum(getattr(w, name) * value for name, value in terms.items())
     return total, {k: float(v.detach()) for k, v in terms.items()}
+
+
+def sync_term(model: FacialGAN, pred: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """The lip-sync expert's loss on the predicted lips (expression de-normalised, through the mouth basis)."""
+    from facial.sync_expert.loss import frozen_expert, sync_loss
+
+    a = model.config.audio
+    if a.hop_ms != 10.0 or a.sample_rate != 16000 or a.window < 8:
+        raise ValueError(f"the sync loss reads 10 ms log-mel steps at 16 kHz from windows of ≥ 8 steps; this model's audio is "
+                         f"{a.hop_ms} ms at {a.sample_rate} Hz, {a.window} steps")
+    lay = model.layout
+    expr = pred[..., lay.expression] * model.param_std[lay.expression] + model.param_mean[lay.expression]
+    expert = frozen_expert()
+    if next(expert.parameters()).device != pred.device:
+        expert = expert.to(pred.device)
+    return sync_loss(mouth_points(expr, model.mouth_basis), audio, expert)
 
 
 def discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:

@@ -130,7 +130,8 @@ class TrainStep:
             loss_d.backward()
             self.opt_d.step()
             terms_d = {"discriminator": float(loss_d.detach())}
-        loss_g, terms = generator_loss(self.model, pred, batch.target, batch.first, disc(pred) if adv_now else None)
+        loss_g, terms = generator_loss(self.model, pred, batch.target, batch.first, disc(pred) if adv_now else None,
+                                       audio=batch.audio)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if config.grad_clip > 0:

@@ -4,10 +4,12 @@
 facial track CLIP -o PROFILE_DIR          track a clip into a speaker profile           (facial.cli.track)
 facial build-basis DATA -o DIR            learn the expression basis from many clips    (facial.cli.track)
 facial train audio2face …                 pretrain FACIAL-GAN                           (facial.cli.audio2face)
+facial train sync-expert --data M -o DIR  train the lip-sync expert                     (facial.cli.sync_expert)
 facial finetune PROFILE_DIR               personalise FACIAL-GAN                        (facial.cli.audio2face)
 facial animate --audio A --speaker P …    audio → FaceParams                            (facial.cli.audio2face)
 facial generate --audio A --speaker S -o OUT.mp4                                        (facial.cli.generate)
 facial train-renderer PROFILE_DIR         train the neural renderer                     (facial.cli.render)
+facial publish PATH --repo OWNER/NAME     checkpoint or speaker → Hugging Face Hub      (facial.cli.publish)
 ```
 Also ``python -m facial.cli …`` (and ``torchrun … -m facial.cli …``). Torch's thread count is
 set here, by the commands' ``--threads`` (:func:`facial.cli._common.configure_threads`), never by
@@ -18,12 +20,12 @@ from __future__ import annotations
 import argparse
 import logging
 
-from facial.cli import audio2face, generate, render, track
+from facial.cli import audio2face, generate, publish, render, sync_expert, track
 
 log = logging.getLogger("facial")
 
 # Command groups, in the order their sub-commands are listed; each adds them through ``register(subparsers)``.
-_GROUPS = (track, audio2face, generate, render)
+_GROUPS = (track, audio2face, sync_expert, generate, render, publish)
 
 
 def get_args_parser() -> argparse.ArgumentParser:

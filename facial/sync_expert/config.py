@@ -28,6 +28,9 @@ class SyncExpertConfig:
       inter-ocular distances, along the face's own vertical (the eye line fixes the rotation).
     - ``landmark_scale``: canonical-frame units per network unit of the lip displacements
       (the training set's std; set by the trainer).
+    - ``lip_norm``: ``"global"`` (lip displacements as measured) or ``"clip"`` (each clip's
+      displacements rescaled to a common RMS first, so that how wide a speaker opens the mouth
+      does not matter; the gain is capped at 10×, a still mouth stays still).
     - ``temperature``: of the contrastive softmax over cosine similarities.
     - ``vshift``: offsets searched when scoring (±frames), as SyncNet's ``vshift``.
     """
@@ -46,8 +49,9 @@ class SyncExpertConfig:
     crop_margin: int = 4
     crop_iod: float = 1.0
     crop_down: float = 0.36
-    landmark_scale: float = 0.02
-    dropout: float = 0.2
+    landmark_scale: float = 0.03
+    lip_norm: str = "clip"
+    dropout: float = 0.4
     temperature: float = 0.1
     vshift: int = 15
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -55,6 +59,8 @@ class SyncExpertConfig:
     def __post_init__(self) -> None:
         if self.visual_input not in INPUTS:
             raise ValueError(f"visual_input must be one of {INPUTS}, got {self.visual_input!r}")
+        if self.lip_norm not in ("global", "clip"):
+            raise ValueError(f"lip_norm must be 'global' or 'clip', got {self.lip_norm!r}")
         if self.window < 1 or self.mel_per_frame < 1:
             raise ValueError("window and mel_per_frame must be positive")
         if abs(self.sample_rate / self.fps / (self.mel_per_frame * 160) - 1.0) > 1e-6:

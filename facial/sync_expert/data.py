@@ -81,7 +81,9 @@ def split_by_person(entries: Sequence[ClipEntry], val_persons: Sequence[str] | N
 @dataclass
 class TrainClip:
     """A clip ready for sampling: ``lips [T, 40, 3]``, ``crops [T, S+2m, S+2m]`` uint8,
-    ``mels``: log-mel variants (the clean one first), ``n_frames`` usable frames."""
+    ``mels``: log-mel variants (the clean one first), ``n_frames`` frames with a face track,
+    ``audio_offset``: frames by which the clip's own audio is late (estimated by cross-fitted
+    experts, :func:`facial.sync_expert.train.realign`; 0 = taken as in sync)."""
 
     id: str
     person: str
@@ -90,6 +92,14 @@ class TrainClip:
     mels: list[np.ndarray]
     n_frames: int
     valid: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    audio_offset: int = 0
+    mel_per_frame: int = 4
+    lip_gain: float = 1.0
+
+    @property
+    def n_audio(self) -> int:
+        """Video frames covered by the log-mel."""
+        return len(self.mels[0]) // self.mel_per_frame if self.mels else 0
 
 
 def audio_variants(samples: np.ndarray, sample_rate: int, config: SyncExpertConfig, n: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -118,11 +128,12 @@ def load_clip(entry: ClipEntry, config: SyncExpertConfig, *, cache_dir: str | Pa
         log.warning("skipping %s: %s", entry.id, exc)
         return None
     mels = audio_variants(speech.samples, speech.sample_rate, config, augment_audio, rng or np.random.default_rng(0))
-    n = min(len(vis["lips"]), feat.audio_frames(len(mels[0]), config))
-    if n < config.window + 2 * NEG_MIN_SHIFT + 1:
+    n = len(vis["lips"])
+    if min(n, feat.audio_frames(len(mels[0]), config)) < config.window + 2 * NEG_MIN_SHIFT + 1:
         log.warning("skipping %s: only %d frames", entry.id, n)
         return None
-    return TrainClip(entry.id, entry.person, vis["lips"][:n], vis["crops"][:n], mels, n, vis["valid"][:n])
+    return TrainClip(entry.id, entry.person, vis["lips"], vis["crops"], mels, n, vis["valid"], 0, config.mel_per_frame,
+                     feat.lip_gain(vis["lips"], config, vis["valid"]))
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -133,7 +144,7 @@ class AugmentConfig:
     crop_jitter: bool = True         # random sub-crop inside the stored margin (same for the window, ±1 px per frame)
     brightness: float = 0.25         # multiplicative brightness ×(1 ± b) and additive ±b·40 grey levels
     contrast: float = 0.25
-    flip: bool = True                # mirror the mouth (lips: negate x)
+    flip: bool = True                # mirror the mouth (lips: left and right points swap, x negated)
     lip_noise: float = 0.05          # Gaussian noise, in units of landmark_scale
     lip_scale: float = 0.15          # random global scale of the displacements ×(1 ± s)
 
@@ -184,52 +195,89 @@ def augment_lips(windows: np.ndarray, config: SyncExpertConfig, aug: AugmentConf
 
 
 # --------------------------------------------------------------------------- batches
-def candidate_shifts(vshift: int) -> np.ndarray:
-    """Shifts of one anchor's candidates: 0 first (the positive), then ±2 … ±vshift."""
-    neg = [s for s in range(-vshift, vshift + 1) if abs(s) >= NEG_MIN_SHIFT]
-    return np.array([0] + neg)
+def window_starts(clip: TrainClip, window: int, run: int = 1) -> np.ndarray:
+    """Start frames ``t`` such that windows ``t … t+run-1`` lie on frames with a tracked face and
+    their in-sync audio (``t + audio_offset …``) lies inside the speech."""
+    span = window + run - 1
+    lo = max(0, -clip.audio_offset)
+    hi = min(clip.n_frames, clip.n_audio - clip.audio_offset) - span  # last start
+    if hi < lo:
+        return np.zeros(0, int)
+    valid = clip.valid if len(clip.valid) == clip.n_frames else np.ones(clip.n_frames, bool)
+    bad = np.concatenate([[0], np.cumsum(~valid)])
+    t = np.arange(lo, hi + 1)
+    return t[(bad[t + span] - bad[t]) == 0]
 
 
 @dataclass
 class Batch:
-    """``visual [B, W, ...]`` (network units), ``audio [B, C, L, D]`` (candidate audio windows; column 0
-    is the positive, then same-clip shifts), ``mask [B, C]`` (valid candidates), ``clip [B]`` (clip index)."""
+    """A contrastive batch of ``G`` segments × ``K`` consecutive anchors (``B = G·K``).
+
+    - ``visual [B, W, ...]``: video windows in network units;
+    - ``audio [G·U, L, D]``: each segment's audio windows at starts ``t0 − vshift … t0 + K − 1 + vshift``
+      (``U = K + 2·vshift``; windows past the clip's ends are zero and masked);
+    - ``target [B]``: index of each anchor's in-sync audio window in ``audio``;
+    - ``mask [B, G·U]``: True where a column is a candidate (the positive, the same segment at
+      |shift| ≥ 2, segments of other clips); ``shift [B, G·U]``: the shift of same-segment columns
+      (a large sentinel elsewhere).
+    """
 
     visual: np.ndarray
     audio: np.ndarray
+    target: np.ndarray
     mask: np.ndarray
-    clip: np.ndarray
-    shifts: np.ndarray
+    shift: np.ndarray
 
 
-def sample_batch(clips: Sequence[TrainClip], config: SyncExpertConfig, batch_size: int, rng: np.random.Generator,
-                 aug: AugmentConfig | None = None, vshift: int | None = None) -> Batch:
-    """Random anchors (clips weighted by their number of windows) with their candidate audio."""
+SHIFT_OTHER = 10_000
+
+
+def sample_batch(clips: Sequence[TrainClip], config: SyncExpertConfig, rng: np.random.Generator, *, segments: int = 16,
+                 anchors: int = 8, aug: AugmentConfig | None = None, vshift: int | None = None) -> Batch:
+    """``segments`` random runs of ``anchors`` consecutive windows (clips weighted by their
+    length), with the audio windows needed for their shifts ±``vshift``."""
     vshift = config.vshift if vshift is None else vshift
-    shifts = candidate_shifts(vshift)
-    w = config.window
-    sizes = np.array([c.n_frames - w + 1 for c in clips], float)
-    which = rng.choice(len(clips), size=batch_size, p=sizes / sizes.sum())
-    vis, aud, mask = [], [], []
+    w, k = config.window, anchors
+    starts = [window_starts(c, w, k) for c in clips]
+    sizes = np.array([len(s) for s in starts], float)
+    if sizes.sum() == 0:
+        raise ValueError(f"no clip has {k} consecutive {w}-frame windows with a face")
+    which = rng.choice(len(clips), size=segments, p=sizes / sizes.sum())
+    u = k + 2 * vshift
+    vis, aud, seg_clip, seg_t0 = [], [], [], []
     for ci in which:
         c = clips[ci]
-        t = int(rng.integers(0, c.n_frames - w + 1))
+        t0 = int(starts[ci][rng.integers(0, len(starts[ci]))])
         mel = c.mels[int(rng.integers(0, len(c.mels)))] if aug is not None else c.mels[0]
-        starts = t + shifts
-        ok = (starts >= 0) & (starts + w <= c.n_frames)
-        safe = np.clip(starts, 0, c.n_frames - w)
-        aw = feat.audio_windows(mel, safe, config)
-        if aug is not None:  # sub-frame jitter: ±1 mel step (10 ms) for the whole anchor
-            j = int(rng.integers(-1, 2))
-            idx = np.clip(safe[:, None] * config.mel_per_frame + j + np.arange(config.mel_window)[None], 0, len(mel) - 1)
-            aw = mel[idx]
-        aud.append(aw)
-        mask.append(ok)
+        a_starts = t0 + c.audio_offset - vshift + np.arange(u)
+        jitter = int(rng.integers(-1, 2)) if aug is not None else 0  # ±10 ms sub-frame jitter of the whole segment
+        idx = a_starts[:, None] * config.mel_per_frame + jitter + np.arange(config.mel_window)[None]
+        ok = (a_starts >= 0) & (a_starts + w <= c.n_audio)
+        win = mel[np.clip(idx, 0, len(mel) - 1)]
+        win[~ok] = 0.0
+        aud.append(win)
         src = c.lips if config.visual_input == "landmarks" else c.crops
-        vis.append(src[t:t + w])
-    vis_arr = np.stack(vis)
-    if config.visual_input == "landmarks":
-        visual = augment_lips(vis_arr, config, aug, rng)
-    else:
-        visual = augment_pixels(vis_arr, config, aug, rng)
-    return Batch(visual, np.stack(aud).astype(np.float32), np.stack(mask), which, shifts)
+        win = np.stack([src[t0 + j:t0 + j + w] for j in range(k)])
+        vis.append(win * np.float32(c.lip_gain) if config.visual_input == "landmarks" else win)
+        seg_clip.append(ci)
+        seg_t0.append((t0, ok))
+    visual = np.concatenate(vis)
+    visual = augment_lips(visual, config, aug, rng) if config.visual_input == "landmarks" else augment_pixels(visual, config, aug, rng)
+    b = segments * k
+    mask = np.zeros((b, segments * u), bool)
+    shift = np.full((b, segments * u), SHIFT_OTHER, int)
+    target = np.zeros(b, int)
+    for g in range(segments):
+        ok_g = seg_t0[g][1]
+        for j in range(k):
+            row = g * k + j
+            target[row] = g * u + vshift + j
+            for h in range(segments):
+                cols = slice(h * u, (h + 1) * u)
+                if h == g:
+                    s = np.arange(u) - vshift - j
+                    shift[row, cols] = s
+                    mask[row, cols] = ok_g & ((np.abs(s) >= NEG_MIN_SHIFT) | (s == 0))
+                elif which[h] != which[g]:
+                    mask[row, cols] = seg_t0[h][1]
+    return Batch(visual.astype(np.float32), np.concatenate(aud).astype(np.float32), target, mask, shift)

@@ -59,6 +59,21 @@ def lip_shapes(landmarks: np.ndarray, valid: np.ndarray | None = None) -> np.nda
     return (lips - np.median(lips[valid] if valid.any() else lips, axis=0)).astype(np.float32)
 
 
+LIP_RMS_REF = 0.03      # "clip" normalisation: every clip's lip displacements get this RMS (canonical units) ...
+LIP_RMS_FLOOR = 0.003   # ... with the gain capped at LIP_RMS_REF / LIP_RMS_FLOOR
+
+
+def lip_gain(lips: np.ndarray, config: SyncExpertConfig, valid: np.ndarray | None = None) -> float:
+    """Factor applied to a clip's lip displacements before the network (1 unless ``lip_norm == "clip"``)."""
+    if config.lip_norm != "clip" or len(lips) == 0:
+        return 1.0
+    x = np.asarray(lips, np.float64)
+    if valid is not None and np.asarray(valid).any() and len(valid) == len(x):
+        x = x[np.asarray(valid, bool)]
+    rms = float(np.sqrt(np.mean(x ** 2)))
+    return LIP_RMS_REF / max(rms, LIP_RMS_FLOOR)
+
+
 def lips_from_expression(expression_displacement: np.ndarray) -> np.ndarray:
     """``[T, 40, 3]`` canonical mouth displacements (e.g. ``expression @ FacialGAN.mouth_basis``) →
     expert input: minus their median over the clip (works on numpy arrays and torch tensors)."""
