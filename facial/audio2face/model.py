@@ -21,7 +21,6 @@ their own statistics).
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 from pathlib import Path
@@ -31,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from facial import atomic, hashing
+from facial import hashing
 from facial import layout as layout_mod
 from facial.audio2face.config import FacialGANConfig
 
@@ -236,53 +235,21 @@ class FacialGAN(nn.Module):
     # ------------------------------------------------------------------ checkpoints
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``config.json`` + ``model.safetensors`` (no pickles) into ``directory``."""
-        from safetensors.torch import save_file
+        from facial.hub.checkpoint import save_torch_checkpoint
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
-            save_file(state, str(tmp), metadata={"model_type": MODEL_TYPE})
-        config = {"model_type": MODEL_TYPE, **self.config.to_dict()}
-        atomic.write_text(directory / CONFIG_FILE, json.dumps(config, indent=2))
-        self.checkpoint_id = file_id(directory / WEIGHTS_FILE)
-        return directory
+        self.checkpoint_id = save_torch_checkpoint(self, directory, MODEL_TYPE, self.config.to_dict())
+        return Path(directory)
 
     @classmethod
     def from_pretrained(cls, path_or_repo: str | Path | None = None, revision: str | None = None, *,
                         map_location: str | torch.device = "cpu") -> "FacialGAN":
         """Load from a local directory or a Hugging Face repo id (``None`` → the packaged checkpoint)."""
-        from safetensors.torch import load_file
+        from facial.hub.checkpoint import load_torch_checkpoint
 
-        from facial.hub import CheckpointError, CheckpointNotFound, load_safetensors, read_config, resolve_dir
-
-        target = path_or_repo if path_or_repo is not None else default_checkpoint_dir()
-        try:
-            directory = resolve_dir(target, (CONFIG_FILE, WEIGHTS_FILE), revision=revision)
-        except CheckpointNotFound as exc:
-            if path_or_repo is None:
-                raise CheckpointNotFound(f"the packaged FACIAL-GAN checkpoint is missing ({exc}); train one with "
-                                         "`facial train audio2face --data DATA -o facial/assets/audio2face`") from exc
-            raise
-        raw = read_config(directory / CONFIG_FILE)
-        model_type = raw.pop("model_type", MODEL_TYPE)
-        if model_type != MODEL_TYPE:
-            raise CheckpointError(f"{directory} holds a {model_type!r} checkpoint, not {MODEL_TYPE!r}")
-        try:
-            model = cls(FacialGANConfig.from_dict(raw))
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{directory / CONFIG_FILE}: not a FACIAL-GAN config ({exc})") from None
-        state = load_safetensors(directory / WEIGHTS_FILE, load_file, device=str(map_location))
-        try:
-            missing, unexpected = model.load_state_dict(state, strict=False)
-        except RuntimeError as exc:
-            first = next((ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln), str(exc).splitlines()[0])
-            raise CheckpointError(f"{directory / WEIGHTS_FILE}: weights do not fit {CONFIG_FILE} ({first[:160]})") from None
-        if missing or unexpected:
-            raise CheckpointError(f"{directory}: weights do not match the config (missing {missing}, unexpected {unexpected})")
-        model.checkpoint_id = file_id(directory / WEIGHTS_FILE)
-        model.eval()
-        return model
+        return load_torch_checkpoint(path_or_repo, default_dir=default_checkpoint_dir(), model_type=MODEL_TYPE,
+                                     build=lambda raw: cls(FacialGANConfig.from_dict(raw)), what="FACIAL-GAN",
+                                     train_hint="train one with `facial train audio2face --data DATA -o facial/assets/audio2face`",
+                                     revision=revision, map_location=map_location)
 
     def copy(self) -> "FacialGAN":
         """Deep copy (weights, buffers, config and checkpoint id)."""
@@ -298,11 +265,6 @@ class FacialGAN(nn.Module):
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-
-def file_id(path: Path) -> str:
-    """Short content hash of a weights file."""
-    return hashing.sha256_file(path, length=12)
 
 
 class Discriminator(nn.Module):

@@ -13,7 +13,6 @@ Saved as ``config.json`` + ``model.safetensors`` (:meth:`SyncExpert.save_pretrai
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from facial import atomic, hashing
+from facial import hashing
 from facial.sync_expert.config import SyncExpertConfig
 
 log = logging.getLogger(__name__)
@@ -122,50 +121,21 @@ class SyncExpert(nn.Module):
     # ------------------------------------------------------------------ checkpoints
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``config.json`` + ``model.safetensors`` (no pickles) into ``directory``."""
-        from safetensors.torch import save_file
+        from facial.hub.checkpoint import save_torch_checkpoint
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        with atomic.atomic_path(directory / WEIGHTS_FILE) as tmp:
-            save_file(state, str(tmp), metadata={"model_type": MODEL_TYPE})
-        atomic.write_text(directory / CONFIG_FILE, json.dumps({"model_type": MODEL_TYPE, **self.config.to_dict()}, indent=2))
-        self.checkpoint_id = hashing.sha256_file(directory / WEIGHTS_FILE, length=12)
-        return directory
+        self.checkpoint_id = save_torch_checkpoint(self, directory, MODEL_TYPE, self.config.to_dict())
+        return Path(directory)
 
     @classmethod
     def from_pretrained(cls, path_or_repo: str | Path | None = None, revision: str | None = None, *,
                         map_location: str | torch.device = "cpu") -> "SyncExpert":
         """Load from a local folder or a Hugging Face repo id (``None`` → the shipped expert), in eval mode."""
-        from safetensors.torch import load_file
+        from facial.hub.checkpoint import load_torch_checkpoint
 
-        from facial.hub import CheckpointError, CheckpointNotFound, load_safetensors, read_config, resolve_dir
-
-        target = path_or_repo if path_or_repo is not None else default_checkpoint_dir()
-        try:
-            directory = resolve_dir(target, (CONFIG_FILE, WEIGHTS_FILE), revision=revision)
-        except CheckpointNotFound as exc:
-            if path_or_repo is None:
-                raise CheckpointNotFound(f"the packaged sync expert is missing ({exc}); train one with "
-                                         "`facial train sync-expert --data MANIFEST.csv -o facial/assets/sync_expert`") from exc
-            raise
-        raw = read_config(directory / CONFIG_FILE)
-        model_type = raw.pop("model_type", MODEL_TYPE)
-        if model_type != MODEL_TYPE:
-            raise CheckpointError(f"{directory} holds a {model_type!r} checkpoint, not {MODEL_TYPE!r}")
-        try:
-            model = cls(SyncExpertConfig.from_dict(raw))
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{directory / CONFIG_FILE}: not a sync-expert config ({exc})") from None
-        state = load_safetensors(directory / WEIGHTS_FILE, load_file, device=str(map_location))
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            first = str(exc).splitlines()[0]
-            raise CheckpointError(f"{directory / WEIGHTS_FILE}: weights do not fit {CONFIG_FILE} ({first[:160]})") from None
-        model.checkpoint_id = hashing.sha256_file(directory / WEIGHTS_FILE, length=12)
-        model.eval()
-        return model
+        return load_torch_checkpoint(path_or_repo, default_dir=default_checkpoint_dir(), model_type=MODEL_TYPE,
+                                     build=lambda raw: cls(SyncExpertConfig.from_dict(raw)), what="sync expert",
+                                     train_hint="train one with `facial train sync-expert --data MANIFEST.csv -o facial/assets/sync_expert`",
+                                     revision=revision, map_location=map_location)
 
     def weights_id(self) -> str:
         """Content id of the current weights (the safetensors file's hash once saved or loaded)."""
