@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from facial.hub.checkpoint import TorchCheckpointMixin
 from facial import hashing
 from facial import layout as layout_mod
 from facial.audio2face.config import FacialGANConfig
@@ -147,12 +148,17 @@ class ContextEncoder(nn.Module):
         return self.join(x).transpose(1, 2)
 
 
-class FacialGAN(nn.Module):
+class FacialGAN(TorchCheckpointMixin, nn.Module):
     """FACIAL-GAN generator: audio windows of a group of frames + its first frame → normalised FaceParams.
 
     Use :func:`facial.audio2face.animate` for audio → :class:`~facial.types.FaceParams`; ``forward``
     is the raw network on normalised tensors.
     """
+
+    model_type = MODEL_TYPE
+    config_class = FacialGANConfig
+    checkpoint_what = "FACIAL-GAN"
+    train_hint = "train one with `facial train audio2face --data DATA -o facial/assets/audio2face`"
 
     def __init__(self, config: FacialGANConfig | None = None):
         super().__init__()
@@ -233,23 +239,10 @@ class FacialGAN(nn.Module):
                 self.typical_pose_rel_std.copy_(torch.from_numpy(np.asarray(typical_pose_rel_std, np.float32)))
 
     # ------------------------------------------------------------------ checkpoints
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` (no pickles) into ``directory``."""
-        from facial.hub.checkpoint import save_torch_checkpoint
-
-        self.checkpoint_id = save_torch_checkpoint(self, directory, MODEL_TYPE, self.config.to_dict())
-        return Path(directory)
-
     @classmethod
-    def from_pretrained(cls, path_or_repo: str | Path | None = None, revision: str | None = None, *,
-                        map_location: str | torch.device = "cpu") -> "FacialGAN":
-        """Load from a local directory or a Hugging Face repo id (``None`` → the packaged checkpoint)."""
-        from facial.hub.checkpoint import load_torch_checkpoint
-
-        return load_torch_checkpoint(path_or_repo, default_dir=default_checkpoint_dir(), model_type=MODEL_TYPE,
-                                     build=lambda raw: cls(FacialGANConfig.from_dict(raw)), what="FACIAL-GAN",
-                                     train_hint="train one with `facial train audio2face --data DATA -o facial/assets/audio2face`",
-                                     revision=revision, map_location=map_location)
+    def packaged_dir(cls) -> Path:
+        """The checkpoint shipped in the package (looked up at call time)."""
+        return default_checkpoint_dir()
 
     def copy(self) -> "FacialGAN":
         """Deep copy (weights, buffers, config and checkpoint id)."""

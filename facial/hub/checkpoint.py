@@ -62,3 +62,31 @@ def load_torch_checkpoint(path_or_repo: str | Path | None, *, default_dir: Path,
     model.checkpoint_id = hashing.sha256_file(directory / WEIGHTS_FILE, length=12)
     model.eval()
     return model
+
+
+class TorchCheckpointMixin:
+    """``save_pretrained`` / ``from_pretrained`` for an ``nn.Module`` with a ``config`` (``to_dict`` /
+    ``from_dict``). A subclass sets ``model_type``, ``config_class``, ``checkpoint_what`` (its name in
+    messages), ``train_hint`` and :meth:`packaged_dir` (its packaged checkpoint folder)."""
+
+    model_type: str
+    config_class: Any
+    checkpoint_what: str
+    train_hint: str
+    checkpoint_id: str = ""
+
+    @classmethod
+    def packaged_dir(cls) -> Path:
+        raise NotImplementedError
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` (no pickles) into ``directory``."""
+        self.checkpoint_id = save_torch_checkpoint(self, directory, self.model_type, self.config.to_dict())
+        return Path(directory)
+
+    @classmethod
+    def from_pretrained(cls, path_or_repo: str | Path | None = None, revision: str | None = None, *, map_location: Any = "cpu"):
+        """Load from a local folder or a Hugging Face repo id (``None`` → the packaged checkpoint), in eval mode."""
+        return load_torch_checkpoint(path_or_repo, default_dir=cls.packaged_dir(), model_type=cls.model_type,
+                                     build=lambda raw: cls(cls.config_class.from_dict(raw)), what=cls.checkpoint_what,
+                                     train_hint=cls.train_hint, revision=revision, map_location=map_location)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from facial.hub.checkpoint import TorchCheckpointMixin
 from facial import hashing
 from facial.sync_expert.config import SyncExpertConfig
 
@@ -90,8 +91,13 @@ class PixelStream(nn.Module):
         return self.fc(self.convs(crops))
 
 
-class SyncExpert(nn.Module):
+class SyncExpert(TorchCheckpointMixin, nn.Module):
     """Two-stream lip-sync expert; ``distance(visual, audio) = 1 − cos`` of the embeddings."""
+
+    model_type = MODEL_TYPE
+    config_class = SyncExpertConfig
+    checkpoint_what = "sync expert"
+    train_hint = "train one with `facial train sync-expert --data MANIFEST.csv -o facial/assets/sync_expert`"
 
     def __init__(self, config: SyncExpertConfig | None = None):
         super().__init__()
@@ -119,23 +125,10 @@ class SyncExpert(nn.Module):
         return self.distance(self.embed_visual(visual), self.embed_audio(mel))
 
     # ------------------------------------------------------------------ checkpoints
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` (no pickles) into ``directory``."""
-        from facial.hub.checkpoint import save_torch_checkpoint
-
-        self.checkpoint_id = save_torch_checkpoint(self, directory, MODEL_TYPE, self.config.to_dict())
-        return Path(directory)
-
     @classmethod
-    def from_pretrained(cls, path_or_repo: str | Path | None = None, revision: str | None = None, *,
-                        map_location: str | torch.device = "cpu") -> "SyncExpert":
-        """Load from a local folder or a Hugging Face repo id (``None`` → the shipped expert), in eval mode."""
-        from facial.hub.checkpoint import load_torch_checkpoint
-
-        return load_torch_checkpoint(path_or_repo, default_dir=default_checkpoint_dir(), model_type=MODEL_TYPE,
-                                     build=lambda raw: cls(SyncExpertConfig.from_dict(raw)), what="sync expert",
-                                     train_hint="train one with `facial train sync-expert --data MANIFEST.csv -o facial/assets/sync_expert`",
-                                     revision=revision, map_location=map_location)
+    def packaged_dir(cls) -> Path:
+        """The checkpoint shipped in the package (looked up at call time)."""
+        return default_checkpoint_dir()
 
     def weights_id(self) -> str:
         """Content id of the current weights (the safetensors file's hash once saved or loaded)."""
