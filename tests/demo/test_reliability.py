@@ -171,3 +171,30 @@ def test_a_zip_with_too_many_entries_is_refused(tmp_path, err):
         for i in range(MAX_ZIP_ENTRIES + 1):
             z.writestr(f"f{i}.txt", b"")
     assert "entries, over the limit" in err(safe_extract, many, tmp_path / "out", max_bytes=10**9)
+
+
+@pytest.mark.slow
+def test_app_rows_through_gradio_client(helpers, tmp_path):
+    """The limit rows against a running app, as a user's browser or script meets them."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    from facial.pipeline import FacialPipeline
+
+    pipe = FacialPipeline(cache_dir=tmp_path / "cache", max_audio_seconds=10.0, max_clip_seconds=10.0,
+                          limit_settings=("FACIAL_MAX_AUDIO_S", "FACIAL_MAX_CLIP_S"))
+    demo, url = helpers.launch(pipe, tmp_path, max_audio_s=10.0, max_clip_s=10.0)
+    try:
+        client = Client(url, verbose=False)
+        speech = helpers.tone_wav(tmp_path / "speech.wav", 1.0)
+        clip = lying_mkv(tmp_path / "claims4s.mkv")
+        with pytest.raises(AppError, match="longer than its header says.*FACIAL_MAX_CLIP_S"):
+            client.predict(handle_file(str(speech)), handle_file(str(clip)), "warp", 1.0, 0, "fast", 0, api_name="/generate")
+        long_speech = lying_mkv(tmp_path / "speech.mkv", 30.0, 4.0, video=False)
+        photo = helpers.tiny_png(tmp_path / "face.png")
+        with pytest.raises(AppError, match="over the limit of 10 s.*FACIAL_MAX_AUDIO_S"):
+            client.predict(handle_file(str(long_speech)), handle_file(str(photo)), "warp", 1.0, 0, "fast", 0, api_name="/generate")
+        work = demo.handlers.work_dir
+        assert not [d for d in work.iterdir() if d.is_dir()], "a failed request left its run folder"
+    finally:
+        demo.close()
