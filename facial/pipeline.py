@@ -27,6 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from facial import atomic, media
+from facial.audio2face import controls
 from facial.audio2face.drivers import envelope_params, freeze_pose_and_blinks
 from facial.cache import cache_root, enforce_cap, profile_dir, touch
 from facial.types import AudioClip, FaceParams, SpeakerProfile, VideoFrames
@@ -80,32 +81,6 @@ def fit_length(params: FaceParams, n_frames: int) -> FaceParams:
     else:
         arr = np.concatenate([arr, np.repeat(arr[-1:], n_frames - len(arr), 0)])
     return FaceParams.from_array(arr, params.fps)
-
-
-#: Mouth-opening std (face heights) of the one-shot path: the generic FACIAL-GAN's is ~0.0125 for
-#: any speaker, personalised models give 0.016–0.022 on the same speech (docs/RENDERING.md, one-shot).
-ONE_SHOT_MOUTH_STD = 0.022
-ONE_SHOT_MAX_GAIN = 2.0
-
-
-def one_shot_mouth(params: FaceParams, profile: SpeakerProfile, basis) -> FaceParams:
-    """Expression motion of the generic FACIAL-GAN scaled to a personalised model's amplitude.
-
-    A photo (or footage under 2 s) cannot personalise FACIAL-GAN, and the generic model's mouth
-    moves less than any fine-tuned one; the expression deviation from its mean over the clip is
-    scaled so that the mouth-opening std reaches :data:`ONE_SHOT_MOUTH_STD` (gain 1 … 2).
-    """
-    from facial.face_render.mesh import posed_landmarks
-    from facial.speaker.face_model import mouth_opening
-
-    std = float(mouth_opening(posed_landmarks(profile, params, basis)).std())
-    gain = float(np.clip(ONE_SHOT_MOUTH_STD / max(std, 1e-6), 1.0, ONE_SHOT_MAX_GAIN))
-    if gain <= 1.0:
-        return params
-    mean = params.expression.mean(0, keepdims=True)
-    log.info("one-shot speaker: mouth motion of the generic FACIAL-GAN scaled ×%.2f (opening std %.4f → %.4f)",
-             gain, std, std * gain)
-    return FaceParams(params.pose, (mean + gain * (params.expression - mean)).astype(np.float32), params.blink, params.fps)
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -232,7 +207,7 @@ class FacialPipeline:
         cb("finetune", 1.0)
         params = animate(model, audio, profile, head_motion=head_motion, blink_rate=blink_rate, seed=seed)
         if model is self.base_model and profile.n_frames < 2 * profile.fps:
-            params = one_shot_mouth(params, profile, self.basis)
+            params = controls.one_shot_mouth(params, profile, self.basis)
         cb("animate", 1.0)
         return params, "facial-gan"
 

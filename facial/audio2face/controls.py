@@ -4,6 +4,9 @@
   normalised pose, ``gain`` the model's calibrated per-axis pose gain, mean/std the target
   speaker's). ``strength = 0`` gives a still head at the speaker's mean pose; 1 reproduces the
   speaker's own spread.
+- **One-shot mouth** (:func:`one_shot_mouth`): a speaker that cannot be personalised (a photo,
+  footage under 2 s) gets the generic model's expression motion scaled to a personalised model's
+  mouth-opening spread.
 - **Blink rate**: blinks cannot be predicted from speech frame by frame, and a regression
   network averages them away. The network's blink output is therefore used as the *propensity*
   of a blink at each frame: ``round(rate × minutes)`` blink events (stochastic rounding, seeded)
@@ -14,8 +17,12 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from facial.types import FaceParams, SpeakerProfile
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +65,30 @@ def place_blinks(propensity: np.ndarray, fps: float, rate_per_min: float, templa
     if placed < count:
         log.warning("placed %d of %d blinks: %.0f blinks/min does not fit with a %.2f s minimum gap", placed, count, rate_per_min, min_gap_s)
     return out.astype(np.float32)
+
+
+#: Mouth-opening std (face heights) of the one-shot path: the generic FACIAL-GAN's is ~0.0125 for
+#: any speaker, personalised models give 0.016–0.022 on the same speech (docs/RENDERING.md, one-shot).
+ONE_SHOT_MOUTH_STD = 0.022
+ONE_SHOT_MAX_GAIN = 2.0
+
+
+def one_shot_mouth(params: FaceParams, profile: SpeakerProfile, basis) -> FaceParams:
+    """Expression motion of the generic FACIAL-GAN scaled to a personalised model's amplitude.
+
+    A photo (or footage under 2 s) cannot personalise FACIAL-GAN, and the generic model's mouth
+    moves less than any fine-tuned one; the expression deviation from its mean over the clip is
+    scaled so that the mouth-opening std reaches :data:`ONE_SHOT_MOUTH_STD` (gain 1 … 2).
+    """
+    from facial.face_render.mesh import posed_landmarks
+    from facial.types import FaceParams
+    from facial.speaker.face_model import mouth_opening
+
+    std = float(mouth_opening(posed_landmarks(profile, params, basis)).std())
+    gain = float(np.clip(ONE_SHOT_MOUTH_STD / max(std, 1e-6), 1.0, ONE_SHOT_MAX_GAIN))
+    if gain <= 1.0:
+        return params
+    mean = params.expression.mean(0, keepdims=True)
+    log.info("one-shot speaker: mouth motion of the generic FACIAL-GAN scaled ×%.2f (opening std %.4f → %.4f)",
+             gain, std, std * gain)
+    return FaceParams(params.pose, (mean + gain * (params.expression - mean)).astype(np.float32), params.blink, params.fps)

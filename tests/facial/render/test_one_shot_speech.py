@@ -3,7 +3,7 @@
 FACIAL-GAN cannot be personalised on a photo; the generic model's mouth moves less than any
 fine-tuned one (opening std ≈ 0.0125 of the face height for every speaker, 0.016–0.022 once
 fine-tuned), so the pipeline's one-shot path scales its expression motion
-(:func:`facial.pipeline.one_shot_mouth`). Measured on the rendered, re-tracked video: before that,
+(:func:`facial.audio2face.controls.one_shot_mouth`). Measured on the rendered, re-tracked video: before that,
 the astronaut with 6 s of real speech opened with std 0.0108; now ≥ 0.012 with the lips
 following the speech envelope (r ≥ 0.2), for an open-mouth and a closed-mouth photo alike.
 """
