@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -236,17 +237,20 @@ class FacialPipeline:
         out = train_renderer(profile.directory, out_dir=folder, progress=progress is None, **opts)
         return NeuralRenderer.from_pretrained(out, device=opts["device"])
 
+    def warp_renderer(self, profile: SpeakerProfile):
+        """The training-free :class:`~facial.face_render.WarpRenderer` over the profile's footage."""
+        from facial.face_render import WarpRenderer
+        from facial.hub import require_footage
+
+        require_footage(profile, "the warp renderer (it draws from the clip's frames)")
+        return WarpRenderer(profile, basis=self.basis)
+
     def render(self, params: FaceParams, profile: SpeakerProfile, renderer: str = "warp", *, neural_options: dict | None = None,
                progress: ProgressCallback | None = None) -> VideoFrames:
         """Render parameters with the chosen renderer (``"warp"`` or ``"neural"``)."""
         cb = progress or (lambda s, f: None)
         if renderer == "warp":
-            from facial.face_render import WarpRenderer
-            from facial.hub import require_footage
-
-            require_footage(profile, "the warp renderer (it draws from the clip's frames)")
-
-            return WarpRenderer(profile, basis=self.basis).render(params, progress=lambda f: cb("render", f))
+            return self.warp_renderer(profile).render(params, progress=lambda f: cb("render", f))
         if renderer == "neural":
             nr = self.neural_renderer(profile, neural_options, progress)
             return nr.render_params(profile, params, progress=lambda f: cb("render", f))
@@ -317,27 +321,41 @@ class FacialPipeline:
 
             check_trainable(profile)
 
-        t = time.perf_counter()
-        params, driver = self.animate(clip, profile, head_motion=head_motion, blink_rate=blink_rate, seed=seed,
-                                      finetune_effort=finetune_effort, progress=cb)
-        n_out = clip.n_frames(fps)
-        params = fit_length(resample_params(params, fps, n_out), n_out)
-        if freeze_pose_blink:
-            params = freeze_pose_and_blinks(params, profile)
-        timings["animate"] = time.perf_counter() - t
+        # the warp renderer's source frames decode (ffmpeg, another process) while FACIAL-GAN animates
+        warp = self.warp_renderer(profile) if renderer == "warp" else None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facial-decode") as io:
+            decoded = io.submit(lambda: warp.frames) if warp is not None else None
+            t = time.perf_counter()
+            params, driver = self.animate(clip, profile, head_motion=head_motion, blink_rate=blink_rate, seed=seed,
+                                          finetune_effort=finetune_effort, progress=cb)
+            n_out = clip.n_frames(fps)
+            params = fit_length(resample_params(params, fps, n_out), n_out)
+            if freeze_pose_blink:
+                params = freeze_pose_and_blinks(params, profile)
+            timings["animate"] = time.perf_counter() - t
+            if decoded is not None:
+                decoded.result()  # raises the decoder's error, if any
 
         t = time.perf_counter()
         cb("render", 0.0)
-        frames = self.render(params, profile, renderer, neural_options=neural_options, progress=cb)
-        cb("render", 1.0)
-        timings["render"] = time.perf_counter() - t
+        if warp is not None:  # frames stream into the encoder as they are rendered: rendering and encoding overlap
+            frames = warp.iter_frames(params, progress=lambda f: cb("render", f))
+        else:
+            frames = iter(self.render(params, profile, renderer, neural_options=neural_options, progress=cb).frames)
+        done: dict[str, float] = {}
 
-        t = time.perf_counter()
-        cb("mux", 0.0)
-        media.write_video(out_path, VideoFrames(frames.frames, fps), fps, audio=clip)
+        def rendered():
+            yield from frames
+            done["render"] = time.perf_counter()
+            cb("render", 1.0)
+            cb("mux", 0.0)
+
+        media.write_video(out_path, rendered(), fps, audio=clip)
         cb("mux", 1.0)
-        timings["mux"] = time.perf_counter() - t
-        log.info("wrote %s: %d frames at %g fps (%s driver, %s renderer)", out_path, len(frames), fps, driver, renderer)
+        end = time.perf_counter()
+        timings["render"] = done.get("render", end) - t
+        timings["mux"] = end - done.get("render", end)
+        log.info("wrote %s: %d frames at %g fps (%s driver, %s renderer)", out_path, len(params), fps, driver, renderer)
         return GenerateResult(out_path, params, Path(profile.directory) if profile.directory else Path(), timings, driver,
                               renderer, notes)
 

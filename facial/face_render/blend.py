@@ -32,23 +32,21 @@ def soft_polygon_mask(polygons: list[np.ndarray], shape: tuple[int, int], feathe
     return m
 
 
-def match_colour(patch: np.ndarray, base: np.ndarray, weight: np.ndarray, *, min_weight: float = 1.0) -> np.ndarray:
+def match_colour(patch: np.ndarray, base: np.ndarray, zone: np.ndarray) -> np.ndarray:
     """Affine per-channel colour transfer of ``patch`` towards ``base`` (both ``[h, w, 3]`` float32, 0–255).
 
-    Statistics are weighted by ``weight [h, w]`` (the zone where the patch meets the base); the
-    gain is limited to :data:`GAIN_LIMITS` so a bad estimate cannot recolour the patch wildly.
-    Returns the corrected patch (float32).
+    Statistics are taken over ``zone [h, w]`` (where it is non-zero: the band where the patch meets
+    the base); the gain is limited to :data:`GAIN_LIMITS` so a bad estimate cannot recolour the
+    patch wildly. Returns the corrected patch (float32); ``patch`` itself when the zone is empty.
     """
-    wsum = float(weight.sum())
-    if wsum < min_weight:
+    mask = (np.asarray(zone) > 0).astype(np.uint8)
+    if not mask.any():
         return patch
-    wn = weight[..., None] / wsum
-    mp = (patch * wn).sum((0, 1))
-    mb = (base * wn).sum((0, 1))
-    sp = np.sqrt(((patch - mp) ** 2 * wn).sum((0, 1))) + 1.0
-    sb = np.sqrt(((base - mb) ** 2 * wn).sum((0, 1))) + 1.0
-    gain = np.clip(sb / sp, *GAIN_LIMITS)
-    return (patch - mp) * gain + mb
+    patch = np.ascontiguousarray(patch, dtype=np.float32)
+    mp, sp = (a.ravel() for a in cv2.meanStdDev(patch, mask=mask))
+    mb, sb = (a.ravel() for a in cv2.meanStdDev(np.ascontiguousarray(base, dtype=np.float32), mask=mask))
+    gain = np.clip((sb + 1.0) / (sp + 1.0), *GAIN_LIMITS).astype(np.float32)
+    return (patch - mp.astype(np.float32)) * gain + mb.astype(np.float32)
 
 
 def feather_blend(base: np.ndarray, patch: np.ndarray, alpha: np.ndarray) -> np.ndarray:

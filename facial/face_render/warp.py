@@ -26,8 +26,10 @@ This module holds the renderer and its knobs (:class:`WarpConfig`); :class:`Rend
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -123,6 +125,14 @@ class WarpRenderer:
 
         ``progress``: True for a progress bar, or a callable receiving the fraction done.
         """
+        w, h = self.profile.size
+        out = np.empty((len(params), h, w, 3), dtype=np.uint8)
+        for t, frame in enumerate(self.iter_frames(params, progress=progress, plan=plan)):
+            out[t] = frame
+        return VideoFrames(out, params.fps)
+
+    def iter_frames(self, params: FaceParams, *, progress: ProgressArg = None, plan: RenderPlan | None = None) -> Iterator[np.ndarray]:
+        """The frames of :meth:`render` one by one (``[H, W, 3]`` uint8), e.g. straight into an encoder."""
         plan = plan or self.plan(params)
         for n in plan.notes:
             log.info("warp renderer: %s", n)
@@ -132,18 +142,15 @@ class WarpRenderer:
         if len(closing):  # where lids must be synthesised: where would the open eye be?
             sub = FaceParams(params.pose[closing], params.expression[closing], np.zeros(len(closing), np.float32), params.fps)
             lms_open = dict(zip(closing.tolist(), self.landmarks(sub)))
-        w, h = self.profile.size
-        out = np.empty((len(params), h, w, 3), dtype=np.uint8)
         report, bar = progress_reporter(progress, len(params), "warp render")
         try:
             for t in range(len(params)):
-                out[t] = self.render_frame(lms[t], plan, t, open_target=lms_open.get(t))
+                yield self.render_frame(lms[t], plan, t, open_target=lms_open.get(t))
                 if t % 5 == 4 or t == len(params) - 1:
                     report((t + 1) / len(params))
         finally:
             if bar is not None:
                 bar.close()
-        return VideoFrames(out, params.fps)
 
     def render_frame(self, target: np.ndarray, plan: RenderPlan, t: int, *, open_target: np.ndarray | None = None) -> np.ndarray:
         """One output frame for target landmarks ``target [478, 3]`` and row ``t`` of ``plan``.
@@ -160,24 +167,46 @@ class WarpRenderer:
         fh = float(mesh.face_height(target))
         feather = max(1.5, cfg.feather * fh)
         r = rasterize(target, self.triangles, (w, h))
-        img = mesh_warp.warp_frame(frames[s], r, target, src_lm, fh, cfg.falloff)
+        img = mesh_warp.warp_frame(frames[s], r, target, src_lm, fh, cfg.falloff)  # uint8, whole frame
         if r.triangle.size == 0:
-            return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+            return img
+        # mouth, eyes and synthesis only touch the face: edit a float copy of the face's box (with a
+        # margin), in its own coordinates, and write it back
+        x0, y0, x1, y1 = _face_canvas_box(r, fh, (w, h))
+        canvas = img[y0:y1, x0:x1].astype(np.float32)
+        shift = np.array([x0, y0, 0][: target.shape[1]], dtype=target.dtype)
+        target = target - shift
+        open_target = None if open_target is None else open_target - shift
+        r = dataclasses.replace(r, x0=r.x0 - x0, y0=r.y0 - y0, size=(x1 - x0, y1 - y0))
         # mouth region from the best-matching mouth frame
         m = int(plan.mouth[t])
         mouth_poly = transplant.mouth_region(target, cfg.mouth_margin)
         if m != s:
-            img = transplant.paste_from(img, r, frames[m], prof.landmarks[m], [mouth_poly], feather, 1.0, colour_match=cfg.colour_match)
+            canvas = transplant.paste_from(canvas, r, frames[m], prof.landmarks[m], [mouth_poly], feather, 1.0,
+                                           colour_match=cfg.colour_match)
         if plan.mouth_synthesis[t] > 0:
-            img = synth.paint_mouth_interior(img, target, mouth_poly, float(plan.mouth_synthesis[t]), float(plan.mouth_band[t]))
+            canvas = synth.paint_mouth_interior(canvas, target, mouth_poly, float(plan.mouth_synthesis[t]),
+                                                float(plan.mouth_band[t]))
         # eyes: blended over the eye attention map (make_eye_map), as the neural renderer sees them
         e = int(plan.eyes[t])
         if e >= 0 and plan.eye_weight[t] > 0:
-            img = transplant.paste_eyes(img, r, frames[e], prof.landmarks[e], target, float(plan.eye_weight[t]),
-                                        colour_match=cfg.colour_match)
+            canvas = transplant.paste_eyes(canvas, r, frames[e], prof.landmarks[e], target, float(plan.eye_weight[t]),
+                                           colour_match=cfg.colour_match)
         lid = float(synth.lid_alpha(plan.lids[t]))
         if lid > 0:
-            img = synth.close_lids(img, open_target if open_target is not None else target, float(plan.lids[t]),
-                                   colour_match=cfg.colour_match)
-            img = synth.paint_lash_line(img, target, lid)
-        return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+            canvas = synth.close_lids(canvas, open_target if open_target is not None else target, float(plan.lids[t]),
+                                      colour_match=cfg.colour_match)
+            canvas = synth.paint_lash_line(canvas, target, lid)
+        np.add(canvas, 0.5, out=canvas)
+        img[y0:y1, x0:x1] = np.clip(canvas, 0, 255, out=canvas).astype(np.uint8)
+        return img
+
+
+CANVAS_MARGIN = 0.25  # × face height around the mesh's box: room for the edits' soft borders
+
+
+def _face_canvas_box(r, fh: float, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Image box ``(x0, y0, x1, y1)`` the per-frame edits may touch: the mesh's box plus :data:`CANVAS_MARGIN`."""
+    pad = int(np.ceil(CANVAS_MARGIN * fh)) + 2
+    bx0, by0, bx1, by1 = r.box
+    return max(bx0 - pad, 0), max(by0 - pad, 0), min(bx1 + pad, size[0]), min(by1 + pad, size[1])

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.shared_data
 def _base(clip_profile, clip_frames, t=10):
     lm = clip_profile.landmarks[t]
     r = rasterize(lm, mesh.all_triangles()[0], clip_profile.size)
-    img = mesh_warp.warp_frame(clip_frames[t], r, lm, lm, float(mesh.face_height(lm)), falloff=0.55)
+    img = mesh_warp.warp_frame(clip_frames[t], r, lm, lm, float(mesh.face_height(lm)), falloff=0.55).astype(np.float32)
     return lm, r, img
 
 
