@@ -203,9 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {form}: real > held {h}/{len(valid)}, real > other speech {o}/{len(valid)}; means real "
               f"{_mean(c[f'real_{form}'] for c in valid)}, held {_mean(c.get(f'held_{form}') for c in valid)}, "
               f"other {_mean(c.get(f'other_{form}') for c in valid)}")
-    rel = [abs(c["sync_offset"] - b["sync_offset"] - c["truth"]) <= 1 for c in cases if c["truth"] != 0
-           for b in cases if b["clip"] == c["clip"] and b["truth"] == 0 and None not in (c["sync_offset"], b["sync_offset"])]
-    print(f"\nsync_offset relative to the clip's own unshifted estimate (shift recovered ±1): {sum(rel)}/{len(rel)}")
+    for key, label in [("sync_offset", "sync_offset")] + [(f"{n}_offset", f"{n} expert offset") for n in extra]:
+        rel = [abs(c[key] - b[key] - c["truth"]) <= 1 for c in cases if c["truth"] != 0
+               for b in cases if b["clip"] == c["clip"] and b["truth"] == 0 and None not in (c[key], b[key])]
+        err = [c[key] - c["truth"] for c in cases if c.get(key) is not None]
+        print(f"\n{label} relative to the clip's own unshifted estimate (shift recovered ±1): {sum(rel)}/{len(rel)}; "
+              f"mean signed error against the applied shift {np.mean(err) if err else float('nan'):+.2f} frames")
     if args.json:
         args.json.write_text(json.dumps({"persons": persons, "shift": args.shift, "cases": cases, "controls": controls,
                                          "weights": shipped.weights_id(), "seconds": round(time.perf_counter() - t0, 1)},

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 MAX_TABLE_COLUMNS = 6
 FAMILY_TITLES = {"sync": "Lip sync (SyncNet)", "av_sync": "Audio-visual sync (weights-free)", "lmd": "Landmark distance",
-                 "blink": "Eye blinks", "head_motion": "Head motion", "image": "Image fidelity (aligned face crops)"}
+                 "sync_expert": "Lip sync (our sync expert)", "blink": "Eye blinks", "head_motion": "Head motion",
+                 "image": "Image fidelity (aligned face crops)", "artifacts": "Rendering artifacts"}
 
 
 def cells_to_frames(cells: list[CellResult], method_order: list[str], metric_order: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

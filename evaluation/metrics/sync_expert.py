@@ -21,11 +21,15 @@ every 5-frame window of the clip's lips (25 fps) and every 0.2 s window of its s
 Numbers are on the expert's own scale: never compare them with SyncNet's LSE-C/LSE-D. Needs only
 the package (no downloaded weights). A clip shorter than ``5 + vshift`` frames (0.8 s), without a
 tracked face or without speech is reported unavailable with the reason — never a made-up number.
+A mouth that does not move (std of the inner-lip gap < 0.002 of the face height, as ``av_offset``
+decides it) has no offset to find: ``sync_offset`` is unavailable with that reason, while
+``sync_conf`` (then ≈ 0) and ``sync_dist`` are still reported (flagged ``still_mouth``).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from evaluation.metrics.av_sync import STILL_MOUTH_STD  # the one rule for a still mouth
 from evaluation.types import Direction, Kind, MetricSpec, MetricUnavailable, MetricValue
 
 FAMILY = "sync_expert"
@@ -116,5 +120,11 @@ def compute(ctx, names: list[str]) -> dict[str, MetricValue]:
                "conf_curve": round(res.conf, 5), "conf_windows": round(res.window_conf, 5),
                "dist_curve": round(res.curve_min, 5),
                "convention": "offset k > 0: audio late by k frames"}
+    still = bool(np.std(face.mouth_opening()) < STILL_MOUTH_STD)
+    details["still_mouth"] = still
     values = {"sync_offset": res.offset, "sync_conf": res.conf, "sync_dist": res.dist}
-    return {n: MetricValue.ok(n, values[n], **details) for n in names}
+    out = {n: MetricValue.ok(n, values[n], **details) for n in names}
+    if still and "sync_offset" in out:
+        out["sync_offset"] = MetricValue.unavailable(
+            "sync_offset", f"the mouth does not move (std of the lip gap < {STILL_MOUTH_STD} of the face height): no offset to find")
+    return out

@@ -3,6 +3,7 @@
 ```
 facial train sync-expert --data ../shared/data/MANIFEST.csv -o DIR [--input landmarks|pixels|both]
                          [--val-persons a,b | --val-fraction 0.25] [--steps 1500] [--max-minutes 30] [--threads N]
+                         [--neg-min-shift 2]
 ```
 Writes ``DIR/config.json`` + ``DIR/model.safetensors``, ``DIR/curve.png`` (loss and accuracy) and
 ``DIR/training.json`` (history, split, per-clip validation offsets). ``--input both`` trains one
@@ -40,7 +41,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     tc = TrainConfig(steps=args.steps, segments=args.segments, anchors=args.anchors, lr=args.lr, weight_decay=args.weight_decay,
                      max_minutes=args.max_minutes,
                      validate_every=args.validate_every, audio_variants=args.audio_variants, augment=args.augment, seed=args.seed,
-                     realign_steps=args.realign_steps)
+                     realign_steps=args.realign_steps, neg_min_shift=args.neg_min_shift)
     command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     base = SyncExpertConfig(lip_norm=args.lip_norm)
     train_clips, val_clips, chosen = load_split(args.data, base, val_persons=val_persons, val_fraction=args.val_fraction,
@@ -106,6 +107,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--no-realign", dest="realign", action="store_false",
                    help="take every training clip as in sync (default: estimate each clip's own offset with cross-fitted experts first)")
     s.add_argument("--realign-steps", type=int, default=800, help="steps of each cross-fitted expert used for realignment")
+    s.add_argument("--neg-min-shift", type=int, default=2,
+                   help="same-clip negatives are the audio shifted by at least this many frames (default 2; 1 adds the ±1-frame windows)")
     s.add_argument("--no-augment", dest="augment", action="store_false", help="no augmentation (crops, brightness, audio)")
     s.add_argument("--cache-dir", type=Path, help="where tracked inputs are cached (default $FACIAL_CACHE/sync_expert)")
     s.add_argument("--threads", type=int, help="torch CPU threads")

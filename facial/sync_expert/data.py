@@ -233,9 +233,14 @@ SHIFT_OTHER = 10_000
 
 
 def sample_batch(clips: Sequence[TrainClip], config: SyncExpertConfig, rng: np.random.Generator, *, segments: int = 16,
-                 anchors: int = 8, aug: AugmentConfig | None = None, vshift: int | None = None) -> Batch:
+                 anchors: int = 8, aug: AugmentConfig | None = None, vshift: int | None = None,
+                 neg_min_shift: int = NEG_MIN_SHIFT) -> Batch:
     """``segments`` random runs of ``anchors`` consecutive windows (clips weighted by their
-    length), with the audio windows needed for their shifts ±``vshift``."""
+    length), with the audio windows needed for their shifts ±``vshift``; same-clip shifts with
+    ``|s| ≥ neg_min_shift`` are negatives (1: the windows one frame off, which overlap the positive
+    by 4 of 5 frames, count too)."""
+    if neg_min_shift < 1:
+        raise ValueError(f"neg_min_shift must be at least 1, got {neg_min_shift}")
     vshift = config.vshift if vshift is None else vshift
     w, k = config.window, anchors
     starts = [window_starts(c, w, k) for c in clips]
@@ -277,7 +282,7 @@ def sample_batch(clips: Sequence[TrainClip], config: SyncExpertConfig, rng: np.r
                 if h == g:
                     s = np.arange(u) - vshift - j
                     shift[row, cols] = s
-                    mask[row, cols] = ok_g & ((np.abs(s) >= NEG_MIN_SHIFT) | (s == 0))
+                    mask[row, cols] = ok_g & ((np.abs(s) >= neg_min_shift) | (s == 0))
                 elif which[h] != which[g]:
                     mask[row, cols] = seg_t0[h][1]
     return Batch(visual.astype(np.float32), np.concatenate(aud).astype(np.float32), target, mask, shift)

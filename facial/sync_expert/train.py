@@ -53,6 +53,7 @@ class TrainConfig:
     realign_steps: int = 800
     realign_min: int = 2          # |offset| below this: within the experts' own ±1 frame error, left as it is
     realign_max: int = 4          # |offset| above this: the estimate is not trusted, the clip is left out
+    neg_min_shift: int = 2        # same-clip negatives: shifts with |s| >= this (1: include the ±1-frame windows)
     augment: bool = True
     seed: int = 0
     device: str = "cpu"
@@ -268,7 +269,8 @@ def train(config: SyncExpertConfig, train_clips: Sequence[data_mod.TrainClip], v
             lr = tc.lr * min(1.0, (step + 1) / max(tc.warmup, 1)) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g["lr"] = lr
-            batch = data_mod.sample_batch(train_clips, config, rng, segments=tc.segments, anchors=tc.anchors, aug=aug)
+            batch = data_mod.sample_batch(train_clips, config, rng, segments=tc.segments, anchors=tc.anchors, aug=aug,
+                                          neg_min_shift=tc.neg_min_shift)
             loss, acc = contrastive_loss(model, batch, config.temperature, tc.device)
             opt.zero_grad(set_to_none=True)
             loss.backward()

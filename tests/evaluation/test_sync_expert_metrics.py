@@ -110,3 +110,19 @@ def test_real_clip_is_ok_and_a_delay_moves_the_offset(clip_a, tmp_path):
         wav = media.save_wav(tmp_path / f"shift{k}.wav", AudioClip(shifted, 16000))
         got = score_clip(ClipInput(clip_a, audio=wav), ["sync_offset"], cache_dir=cache).by_name()["sync_offset"]
         assert abs(got.value - base - k) <= 1, (k, got.value, base)
+
+
+@pytest.mark.shared_data
+def test_still_mouth_has_no_offset_but_a_low_confidence(clip_a, tmp_path):
+    """A held frame with the real speech: ``sync_offset`` unavailable (no offset to find, as
+    ``av_offset``), ``sync_conf`` / ``sync_dist`` still reported and the confidence far below the real clip's."""
+    from evaluation.scoring import score_clip
+    from facial import media
+
+    first = media.read_video(clip_a, 25.0, max_frames=1).frames[0]
+    audio = media.load_audio(clip_a, head_seconds=4.0)
+    held = media.write_video(tmp_path / "held.mp4", (first for _ in range(100)), 25.0, audio)
+    res = score_clip(held, NAMES, cache_dir=tmp_path / "cache").by_name()
+    assert res["sync_offset"].status == "unavailable" and "does not move" in res["sync_offset"].reason
+    assert res["sync_conf"].is_ok and res["sync_dist"].is_ok and res["sync_conf"].details["still_mouth"]
+    assert res["sync_conf"].value < 0.08

@@ -59,3 +59,11 @@ def test_latex_maps_unicode_symbols_of_headers_and_cells():
     tex = bm.render_latex(tables.aggregate(rows), ["ours_x"], title="My bench")
     assert r"ours\_x" in tex and r"\label{tab:my-bench-eye-blinks}" in tex and r"\caption{My bench: Eye blinks}" in tex
     assert "→" not in tex and "–" not in tex and "·" not in tex
+
+
+def test_every_metric_family_has_a_table_in_the_report():
+    """aggregate.md draws one table per family in FAMILY_TITLES: a family left out would silently vanish."""
+    from evaluation.benchmark.report import FAMILY_TITLES
+    from evaluation.registry import FAMILIES
+
+    assert set(FAMILY_TITLES) == set(FAMILIES)

@@ -59,6 +59,13 @@ def test_batch_layout_marks_positive_and_negatives():
         assert not b.mask[row, same][np.abs(shifts) == 1].any()  # ±1 overlaps the positive: not a negative
     # windows of the positive are the anchor's own frames: audio start = anchor start
     assert np.isfinite(b.audio).all()
+    # neg_min_shift=1: the ±1-frame windows become negatives too
+    b1 = data_mod.sample_batch(clips, cfg, np.random.default_rng(0), segments=4, anchors=3, neg_min_shift=1)
+    g, j = 1, 1
+    row, same = g * 3 + j, slice(g * u, (g + 1) * u)
+    assert b1.mask[row, same][np.abs(b1.shift[row, same]) == 1].all()
+    with pytest.raises(ValueError):
+        data_mod.sample_batch(clips, cfg, np.random.default_rng(0), segments=4, anchors=3, neg_min_shift=0)
 
 
 def test_mirror_is_an_involution_that_swaps_the_corners():
