@@ -29,7 +29,7 @@ def main() -> None:
     logging.getLogger("app").info("loading the pipeline (checkpoint: %s)", config.checkpoint or "the repository's own")
     pipeline = FacialPipeline(audio2face=config.checkpoint, max_audio_seconds=config.max_audio_s,
                               max_clip_seconds=config.max_clip_s, cache_max_bytes=config.cache_max_gb * 1e9,
-                              limit_settings=("FACIAL_MAX_AUDIO_S", "FACIAL_MAX_CLIP_S"))
+                              limit_settings=("FACIAL_MAX_AUDIO_S", "FACIAL_MAX_CLIP_S"), render_workers=config.render_workers)
     if config.speakers:
         logging.getLogger("app").info("published speakers for the gallery: %s", ", ".join(config.speakers))
     if config.allow_publish:

@@ -15,6 +15,7 @@ variable                   meaning                                              
 ``FACIAL_CONCURRENCY``     generations run at once (others wait in the queue)              1
 ``FACIAL_CACHE_MAX_GB``    cap of the speaker-profile cache (least recently used go first) 5
 ``FACIAL_THREADS``         torch CPU threads of the server process (set once at start-up)  1
+``FACIAL_RENDER_WORKERS``  warp-renderer threads per generation (frames rendered at once)  2
 ``FACIAL_QUEUE_SIZE``      most requests waiting in the queue (0 = unlimited)              16
 ``FACIAL_WORK_DIR``        parent folder of the per-request output folders                 a new temp folder
 ``FACIAL_HOST``            address the server listens on                                   Gradio's (``GRADIO_SERVER_NAME`` or 127.0.0.1)
@@ -69,6 +70,7 @@ class DemoConfig:
     max_clip_s: float = 120.0
     concurrency: int = 1
     threads: int = 1
+    render_workers: int = 2
     cache_max_gb: float = 5.0
     queue_size: int = 16
     work_dir: Path | None = None
@@ -86,6 +88,8 @@ class DemoConfig:
             raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
+        if self.render_workers < 1:
+            raise ConfigError(f"render_workers must be at least 1, got {self.render_workers}")
         if self.queue_size < 0:
             raise ConfigError(f"queue_size must be 0 (unlimited) or more, got {self.queue_size}")
         object.__setattr__(self, "speakers", tuple(self.speakers))
@@ -120,6 +124,7 @@ class DemoConfig:
             max_clip_s=get("FACIAL_MAX_CLIP_S", float, base.max_clip_s, "a number of seconds"),
             concurrency=get("FACIAL_CONCURRENCY", int, base.concurrency, "a whole number"),
             threads=get("FACIAL_THREADS", int, base.threads, "a whole number"),
+            render_workers=get("FACIAL_RENDER_WORKERS", int, base.render_workers, "a whole number"),
             cache_max_gb=get("FACIAL_CACHE_MAX_GB", float, base.cache_max_gb, "a number of gigabytes"),
             queue_size=get("FACIAL_QUEUE_SIZE", int, base.queue_size, "a whole number"),
             work_dir=get("FACIAL_WORK_DIR", Path, None, "a folder"),

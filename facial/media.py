@@ -375,6 +375,90 @@ def transcode(src: str | Path, dst: str | Path, *, fps: float = DEFAULT_FPS, siz
     return dst
 
 
+class BackgroundWriter:
+    """:func:`write_video` fed from another loop: :meth:`write` hands frames over, the encoding runs
+    in a thread (ffmpeg in its own process), so decoding/tracking and encoding overlap.
+
+    ``audio_from``: a media file whose audio is muxed in afterwards (AAC, mono), cut to the
+    video's length — the equivalent of :func:`transcode`'s audio. Use as a context manager: on
+    leaving normally the file is finished (errors raised there), on an exception nothing is written.
+    """
+
+    _END, _ABORT = object(), object()
+
+    def __init__(self, path: str | Path, fps: float, *, audio_from: str | Path | None = None, queue_size: int = 4):
+        import queue
+        import threading
+
+        self.path, self.fps, self.audio_from = Path(path), float(fps), audio_from
+        self.frames = 0
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._error: BaseException | None = None
+        self._ended = False
+        self._video = Path(tempfile.mkdtemp(prefix="facial-frames-")) / "video.mp4"
+        self._thread = threading.Thread(target=self._run, name="facial-encode", daemon=True)
+        self._thread.start()
+
+    def _items(self) -> Iterator[np.ndarray]:
+        while True:
+            item = self._queue.get()
+            if item is self._END or item is self._ABORT:
+                self._ended = True
+                if item is self._ABORT:
+                    raise MediaError("encoding aborted")
+                return
+            yield item
+
+    def _run(self) -> None:
+        try:
+            write_video(self._video, self._items(), self.fps)
+        except BaseException as exc:  # re-raised in close()
+            self._error = exc
+            while not self._ended:  # drain until the producer says it is done: it must never block on a full queue
+                item = self._queue.get()
+                self._ended = item is self._END or item is self._ABORT
+
+    def write(self, frames: np.ndarray) -> None:
+        """Queue ``[H, W, 3]`` or ``[n, H, W, 3]`` uint8 frames (blocks while the encoder is behind)."""
+        if self._error is None:
+            self._queue.put(frames)
+            self.frames += 1 if frames.ndim == 3 else len(frames)
+
+    def close(self) -> Path:
+        """Finish the video (and the audio), move it to ``path``; raises the encoder's error, if any."""
+        self._queue.put(self._END)
+        self._thread.join()
+        try:
+            if self._error is not None:
+                raise self._error
+            if self.audio_from is not None and probe(self.audio_from).has_audio:
+                cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(self._video), *_literal_input(Path(self.audio_from)),
+                       "-map", "0:v:0", "-map", "1:a:0", "-t", f"{self.frames / self.fps:.3f}", "-c:v", "copy",
+                       "-c:a", "aac", "-b:a", "128k", "-ac", "1", "-movflags", "+faststart"]
+                with atomic.atomic_path(self.path) as tmp:
+                    _run(cmd + [str(tmp)])
+            else:
+                atomic.copy_file(self._video, self.path)
+            return self.path
+        finally:
+            shutil.rmtree(self._video.parent, ignore_errors=True)
+
+    def abort(self) -> None:
+        """Stop the encoder and write nothing."""
+        self._queue.put(self._ABORT)
+        self._thread.join()
+        shutil.rmtree(self._video.parent, ignore_errors=True)
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
 def file_hash(path: str | Path) -> str:
     """sha256 of a file's content (hex), used as cache key for tracked speakers."""
     return hashing.sha256_file(path)

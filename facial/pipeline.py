@@ -97,12 +97,13 @@ class FacialPipeline:
       default, the app passes its environment variables).
     - ``cache_max_bytes``: cap of the speaker-profile cache; the least recently used go first.
     - ``device``: for the neural renderer ("auto": CUDA when available).
+    - ``render_workers``: threads of the warp renderer (frames rendered at once; the caller's choice).
     """
 
     def __init__(self, *, cache_dir: str | Path | None = None, audio2face: Any = None, basis=None,
                  max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS, device: str = "auto", driver: str = "auto",
                  max_clip_seconds: float | None = None, cache_max_bytes: float | None = None,
-                 limit_settings: tuple[str, str] = ("--max-audio-seconds", "--max-clip-seconds")):
+                 limit_settings: tuple[str, str] = ("--max-audio-seconds", "--max-clip-seconds"), render_workers: int = 1):
         from facial.face_render.mesh import default_basis
 
         if driver not in ("auto", "facial-gan", "envelope"):
@@ -115,6 +116,9 @@ class FacialPipeline:
         self.cache_max_bytes = cache_max_bytes
         self.device = device
         self.driver = driver
+        if render_workers < 1:
+            raise ValueError(f"render_workers must be ≥ 1, got {render_workers}")
+        self.render_workers = int(render_workers)
         self.base_model = None
         self.driver_note = ""
         if driver != "envelope":
@@ -143,7 +147,7 @@ class FacialPipeline:
         unpacked into the cache by :func:`facial.hub.load_speaker`). A local path always wins; a
         string that does not read as a repo id never goes to the network."""
         from facial.hub import is_repo_id, split_revision
-        from facial.speaker.profile import is_profile_dir, load_profile, save_profile
+        from facial.speaker.profile import FRAMES_FILE, is_profile_dir, load_profile, save_profile
         from facial.speaker.track import track_clip
 
         if isinstance(speaker, SpeakerProfile):
@@ -170,10 +174,10 @@ class FacialPipeline:
             log.info("using the cached speaker profile %s", target)
             touch(target)
             return load_profile(target)
-        profile = track_clip(speaker, fps=fps, basis=self.basis, progress=progress, max_seconds=self.max_clip_seconds,
-                             limit_hint=self.limit_settings[1])
-        with atomic.atomic_dir(target) as tmp:
-            save_profile(profile, tmp)
+        with atomic.atomic_dir(target) as tmp:  # the frames are encoded into the profile while tracking
+            profile = track_clip(speaker, fps=fps, basis=self.basis, progress=progress, max_seconds=self.max_clip_seconds,
+                                 limit_hint=self.limit_settings[1], frames_to=Path(tmp) / FRAMES_FILE)
+            save_profile(profile, tmp, copy_frames=False)
         log.info("speaker profile cached in %s", target)
         for gone in enforce_cap(target.parent, self.cache_max_bytes, keep=target):
             log.info("profile cache over %.2f GB: removed the least recently used %s", self.cache_max_bytes / 1e9, gone.name)
@@ -243,7 +247,7 @@ class FacialPipeline:
         from facial.hub import require_footage
 
         require_footage(profile, "the warp renderer (it draws from the clip's frames)")
-        return WarpRenderer(profile, basis=self.basis)
+        return WarpRenderer(profile, basis=self.basis, workers=self.render_workers)
 
     def render(self, params: FaceParams, profile: SpeakerProfile, renderer: str = "warp", *, neural_options: dict | None = None,
                progress: ProgressCallback | None = None) -> VideoFrames:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from facial.cli._common import configure_threads
@@ -61,7 +62,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     neural = {k: v for k, v in (("size", args.neural_size), ("minutes", args.neural_minutes), ("steps", args.neural_steps))
               if v is not None}
     pipe = FacialPipeline(cache_dir=args.cache_dir, max_audio_seconds=args.max_audio_seconds, device=args.device,
-                          driver=args.driver, audio2face=args.audio2face, max_clip_seconds=args.max_clip_seconds)
+                          driver=args.driver, audio2face=args.audio2face, max_clip_seconds=args.max_clip_seconds,
+                          render_workers=args.render_workers)
     renderer = args.renderer
     if not isinstance(speaker, Path) and not Path(speaker).expanduser().exists():
         from facial.hub import has_footage, is_repo_id, split_revision
@@ -112,6 +114,8 @@ def register(subparsers) -> None:
     p.add_argument("--neural-minutes", type=float, help="training budget when the neural renderer must be trained (default 10)")
     p.add_argument("--neural-steps", type=int, help="training steps instead of minutes")
     p.add_argument("--device", default="auto", help="torch device for the neural renderer (default: CUDA if present)")
+    p.add_argument("--render-workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="warp-renderer threads: frames rendered at once (default: 2, or 1 on a one-core machine)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: fine-tuning's small batches run fastest on one; 0 = torch's default)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -29,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import numpy as np
@@ -78,12 +80,16 @@ class WarpRenderer:
     """Training-free renderer over a speaker's own footage (see the module docstring).
 
     ``pool`` restricts the source frames (clip frame indices), e.g. to the first 90 % for a
-    held-out comparison. A one-frame profile (a photo) works: the single frame is warped and the
+    held-out comparison. ``workers``: frames rendered at once on that many threads (the entry
+    point decides, e.g. from ``--threads``); the output is the same for any number. A one-frame profile (a photo) works: the single frame is warped and the
     mouth interior and closed eyes are synthesised.
     """
 
     def __init__(self, profile: SpeakerProfile, config: WarpConfig | None = None, *, basis: fm.ExpressionBasis | None = None,
-                 pool: np.ndarray | range | None = None, frames: np.ndarray | None = None):
+                 pool: np.ndarray | range | None = None, frames: np.ndarray | None = None, workers: int = 1):
+        if workers < 1:
+            raise ValueError(f"workers must be ≥ 1, got {workers}")
+        self.workers = int(workers)
         self.profile = profile
         self.config = config or WarpConfig()
         self.basis = basis or mesh.default_basis()
@@ -143,12 +149,23 @@ class WarpRenderer:
             sub = FaceParams(params.pose[closing], params.expression[closing], np.zeros(len(closing), np.float32), params.fps)
             lms_open = dict(zip(closing.tolist(), self.landmarks(sub)))
         report, bar = progress_reporter(progress, len(params), "warp render")
+
+        def frame(t: int) -> np.ndarray:
+            return self.render_frame(lms[t], plan, t, open_target=lms_open.get(t))
+
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="facial-warp") if self.workers > 1 else None
         try:
-            for t in range(len(params)):
-                yield self.render_frame(lms[t], plan, t, open_target=lms_open.get(t))
+            if pool is None:
+                frames = map(frame, range(len(params)))
+            else:  # frames in order, up to 2 per worker in flight (the compiled kernels and OpenCV release the GIL)
+                frames = _ordered(pool, frame, len(params), 2 * self.workers)
+            for t, img in enumerate(frames):
+                yield img
                 if t % 5 == 4 or t == len(params) - 1:
                     report((t + 1) / len(params))
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             if bar is not None:
                 bar.close()
 
@@ -200,6 +217,17 @@ class WarpRenderer:
         np.add(canvas, 0.5, out=canvas)
         img[y0:y1, x0:x1] = np.clip(canvas, 0, 255, out=canvas).astype(np.uint8)
         return img
+
+
+def _ordered(pool: ThreadPoolExecutor, fn, n: int, ahead: int) -> Iterator[np.ndarray]:
+    """``fn(0) … fn(n − 1)`` computed on ``pool``, yielded in order, at most ``ahead`` submitted beyond the one yielded."""
+    pending: deque = deque()
+    for t in range(n):
+        pending.append(pool.submit(fn, t))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 CANVAS_MARGIN = 0.25  # × face height around the mesh's box: room for the edits' soft borders

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -263,15 +263,25 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, *, n_total: int | Non
 
 
 def track_landmarks(video: str | Path, fps: float = media.DEFAULT_FPS, *, progress: bool = True, max_side: int | None = None,
-                    min_valid: float = 0.8, max_seconds: float | None = None, limit_hint: str = "") -> LandmarkTrack:
+                    min_valid: float = 0.8, max_seconds: float | None = None, limit_hint: str = "",
+                    tee: Callable[[np.ndarray], None] | None = None) -> LandmarkTrack:
     """Track a video (or a photo: one frame) into a :class:`LandmarkTrack` at ``fps``.
 
     ``max_seconds`` bounds the decode (see :func:`facial.media.iter_video`): a longer clip is
     refused before more than that many seconds of frames are tracked, whatever its header says.
+    ``tee`` receives every decoded ``[n, H, W, 3]`` chunk too (e.g. an encoder writing the frames).
     """
     info = media.probe(video)
     n_total = int(round(info.duration * fps)) if info.duration else None
     if n_total is not None and max_seconds is not None:
         n_total = min(n_total, int(round(max_seconds * fps)))
     chunks = media.iter_video(video, fps, max_side=max_side, max_seconds=max_seconds, limit_hint=limit_hint)
+    if tee is not None:
+        chunks = _teed(chunks, tee)
     return track_frames(chunks, fps, n_total=n_total, progress=progress, min_valid=min_valid, source=Path(video).name)
+
+
+def _teed(chunks: Iterable[np.ndarray], tee: Callable[[np.ndarray], None]) -> Iterator[np.ndarray]:
+    for chunk in chunks:
+        tee(chunk)
+        yield chunk

@@ -99,14 +99,25 @@ def speaker_stats(params: FaceParams, track: LandmarkTrack, calibration: tuple[f
 
 def track_clip(video: str | Path, *, fps: float = media.DEFAULT_FPS, basis: fm.ExpressionBasis | None = None,
                progress: bool = True, max_side: int | None = 720, min_valid: float = 0.8, max_seconds: float | None = None,
-               limit_hint: str = "") -> SpeakerProfile:
+               limit_hint: str = "", frames_to: str | Path | None = None) -> SpeakerProfile:
     """Track a clip (or a photo) into a :class:`SpeakerProfile` (in memory; see :mod:`facial.speaker.profile` to save).
 
-    ``max_seconds``: longer clips are refused while decoding (``limit_hint`` names the setting)."""
+    ``max_seconds``: longer clips are refused while decoding (``limit_hint`` names the setting).
+    ``frames_to``: also encode the tracked frames (with the clip's audio) into this mp4 while
+    tracking — a profile folder's ``frames.mp4`` without decoding the clip a second time (save the
+    profile into that folder with ``save_profile(..., copy_frames=False)``)."""
     video = Path(video)
     basis = basis or fm.ExpressionBasis.from_pretrained()
-    track = track_landmarks(video, fps, progress=progress, max_side=max_side, min_valid=min_valid, max_seconds=max_seconds,
-                            limit_hint=limit_hint)
+    writer = media.BackgroundWriter(frames_to, fps, audio_from=None if media.is_image(video) else video) if frames_to else None
+    try:
+        track = track_landmarks(video, fps, progress=progress, max_side=max_side, min_valid=min_valid, max_seconds=max_seconds,
+                                limit_hint=limit_hint, tee=writer.write if writer is not None else None)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    if writer is not None:
+        writer.close()
     profile = profile_from_landmarks(track, basis, video=video, source_hash=media.file_hash(video))
     log.info("tracked %s: %d frames, %.0f%% with a face, blink rate %.1f/min", video.name, len(profile),
              100 * track.valid_fraction, profile.stats.get("blink_rate_per_min") or 0.0)
@@ -117,15 +128,16 @@ def track_to_dir(video: str | Path, directory: str | Path, *, fps: float = media
                  progress: bool = True, overlay: bool = True, max_side: int | None = 720) -> SpeakerProfile:
     """Track ``video`` and write the profile directory (params, profile.json, frames.mp4, tracks.png, overlay.mp4)."""
     from facial.speaker.plots import plot_tracks, write_overlay
-    from facial.speaker.profile import save_profile
+    from facial.speaker.profile import FRAMES_FILE, save_profile
 
     from facial.atomic import check_writable
 
     directory = Path(directory)
     video = Path(video)
     check_writable(directory, is_dir=True)  # before tracking: an unwritable folder fails now
-    profile = track_clip(video, fps=fps, basis=basis, progress=progress, max_side=max_side)
-    save_profile(profile, directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    profile = track_clip(video, fps=fps, basis=basis, progress=progress, max_side=max_side, frames_to=directory / FRAMES_FILE)
+    save_profile(profile, directory, copy_frames=False)
     plot_tracks(profile.params, directory / "tracks.png", mouth=fm.mouth_opening(profile.landmarks), title=video.name)
     if overlay:
         write_overlay(video, profile.landmarks, profile.params, profile.valid, directory / "overlay.mp4", max_side=max_side)

@@ -76,3 +76,34 @@ def test_real_clip_at_30fps_resampled():
     assert abs(len(v) - info.duration * 25) <= 1.5
     a = media.load_audio(clip)
     assert abs(a.duration - info.duration) < 0.1
+
+
+def test_background_writer_finishes_aborts_and_reports_errors(tmp_path):
+    """Frames handed over from another loop are encoded in a thread; an abort or an encoder error never hangs."""
+    from facial.media import BackgroundWriter, MediaError, probe, read_video
+
+    frames = np.zeros((12, 32, 48, 3), np.uint8)
+    frames[:, :, :24] = 200
+    out = tmp_path / "out.mp4"
+    with BackgroundWriter(out, 25) as w:
+        for i in range(0, 12, 5):
+            w.write(frames[i:i + 5])
+    back = read_video(out, fps=None)
+    assert len(back) == 12 and back.frames.shape[1:3] == (32, 48) and abs(int(back.frames[0, 5, 5, 0]) - 200) < 8
+    assert not probe(out).has_audio
+
+    gone = tmp_path / "aborted.mp4"
+    with pytest.raises(RuntimeError, match="tracking failed"):
+        with BackgroundWriter(gone, 25) as w:
+            w.write(frames[:3])
+            raise RuntimeError("tracking failed")
+    assert not gone.exists()
+
+    bad = tmp_path / "bad.mp4"
+    w = BackgroundWriter(bad, 25)
+    w.write(frames[:3])
+    for _ in range(10):  # a size change makes the encoder fail; later writes must not block
+        w.write(np.zeros((5, 16, 16, 3), np.uint8))
+    with pytest.raises(MediaError, match="size changed"):
+        w.close()
+    assert not bad.exists()

@@ -27,6 +27,18 @@ def test_self_reconstruction_reproduces_the_clip(clip_profile, clip_frames):
     assert np.mean([psnr(a, b) for a, b in zip(out.frames, clip_frames[:40])]) > SELF_PSNR_MIN
 
 
+def test_render_workers_and_streaming_give_the_same_frames(clip_profile, clip_frames):
+    params = clip_profile.params.slice(10, 30)
+    one = WarpRenderer(clip_profile, frames=clip_frames)
+    plan = one.plan(params)
+    ref = one.render(params, plan=plan).frames
+    two = WarpRenderer(clip_profile, frames=clip_frames, workers=2)
+    assert np.array_equal(two.render(params, plan=plan).frames, ref)
+    assert np.array_equal(np.stack(list(two.iter_frames(params, plan=plan))), ref)
+    with pytest.raises(ValueError, match="workers"):
+        WarpRenderer(clip_profile, frames=clip_frames, workers=0)
+
+
 def test_held_out_frames_are_rebuilt_from_other_frames(clip_profile, clip_frames):
     n = len(clip_profile)
     n_train = int(0.9 * n)
