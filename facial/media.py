@@ -224,6 +224,43 @@ def iter_video(
                          "frames decode; export or upload the whole file again")
 
 
+def read_frames_into(path: str | Path, out: np.ndarray, fps: float | None = DEFAULT_FPS) -> int:
+    """Decode the first ``len(out)`` frames of ``path``, scaled to ``out``'s size, straight into ``out [n, H, W, 3]`` uint8.
+
+    The fast path for a clip whose frame count and size are known (a speaker profile's
+    ``frames.mp4``): one buffer, filled by ``readinto`` from ffmpeg's pipe — no per-frame copies.
+    Returns the number of frames decoded (fewer when the clip is shorter).
+    """
+    path = _check_exists(Path(path))
+    n, h, w = out.shape[0], out.shape[1], out.shape[2]
+    if out.dtype != np.uint8 or out.shape[3:] != (3,) or not out.flags.c_contiguous:
+        raise ValueError("out must be a C-contiguous uint8 array [n, H, W, 3]")
+    filters = ([] if fps is None or is_image(path) else [f"fps={fps}"]) + [f"scale={w}:{h}"]
+    cmd = _ffmpeg_input(path, filters=filters) + ["-frames:v", str(n), "-an", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    done = 0
+    try:
+        flat, size = memoryview(out.reshape(-1)), h * w * 3
+        for i in range(n):
+            view, got = flat[i * size:(i + 1) * size], 0
+            while got < len(view):
+                k = proc.stdout.readinto(view[got:])
+                if not k:
+                    break
+                got += k
+            if got < len(view):
+                break
+            done += 1
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        proc.wait()
+    if done == 0:
+        raise MediaError(f"no frames could be decoded from {path.name} ({err.strip()[-200:]})")
+    return done
+
+
 def read_video(path: str | Path, fps: float | None = DEFAULT_FPS, *, max_frames: int | None = None, max_side: int | None = None) -> VideoFrames:
     """Decode a whole clip (or its first ``max_frames``) into :class:`VideoFrames`."""
     info = probe(path)

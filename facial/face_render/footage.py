@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 
-import cv2
 import numpy as np
 
 from facial import media
@@ -20,11 +19,10 @@ def load_speaker_frames(profile: SpeakerProfile, max_frames: int | None = None) 
     if profile.video is None:
         raise ValueError("the speaker profile has no video (frames.mp4); re-create it with `facial track CLIP -o DIR`")
     n = profile.n_frames if max_frames is None else min(profile.n_frames, max_frames)
-    frames = media.read_video(profile.video, fps=None if media.is_image(profile.video) else profile.fps, max_frames=n).frames
     w, h = profile.size
-    if frames.shape[1:3] != (h, w):
-        frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
-    if len(frames) < n:
-        log.warning("%s has %d frames, the profile %d; the missing ones repeat the last frame", profile.video, len(frames), n)
-        frames = np.concatenate([frames, np.repeat(frames[-1:], n - len(frames), axis=0)])
-    return frames[:n]
+    frames = np.empty((n, h, w, 3), dtype=np.uint8)
+    got = media.read_frames_into(profile.video, frames, fps=None if media.is_image(profile.video) else profile.fps)
+    if got < n:
+        log.warning("%s has %d frames, the profile %d; the missing ones repeat the last frame", profile.video, got, n)
+        frames[got:] = frames[got - 1]
+    return frames

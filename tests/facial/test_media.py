@@ -107,3 +107,20 @@ def test_background_writer_finishes_aborts_and_reports_errors(tmp_path):
     with pytest.raises(MediaError, match="size changed"):
         w.close()
     assert not bad.exists()
+
+
+def test_read_frames_into_fills_a_buffer_like_read_video(tmp_path):
+    from facial.media import read_frames_into, read_video, write_video
+
+    rng = np.random.default_rng(0)
+    frames = np.repeat(rng.integers(0, 255, (6, 1, 1, 3), dtype=np.uint8), 32, axis=1).repeat(48, axis=2)
+    clip = write_video(tmp_path / "c.mp4", VideoFrames(frames, 25.0))
+    ref = read_video(clip, fps=25).frames
+    out = np.zeros((4, 32, 48, 3), np.uint8)
+    assert read_frames_into(clip, out, fps=25) == 4 and np.array_equal(out, ref[:4])
+    longer = np.zeros((9, 32, 48, 3), np.uint8)
+    assert read_frames_into(clip, longer, fps=25) == 6  # the clip is shorter: the count says so
+    small = np.zeros((2, 16, 24, 3), np.uint8)  # scaled to the buffer's size
+    assert read_frames_into(clip, small, fps=25) == 2 and abs(float(small.mean()) - float(ref[:2].mean())) < 3
+    with pytest.raises(ValueError, match="uint8"):
+        read_frames_into(clip, np.zeros((2, 16, 24, 3), np.float32))
