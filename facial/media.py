@@ -224,6 +224,25 @@ def iter_video(
                          "frames decode; export or upload the whole file again")
 
 
+def raw_frames_command(path: str | Path, size: tuple[int, int], n: int, fps: float | None = DEFAULT_FPS) -> list[str]:
+    """The ffmpeg command that writes the first ``n`` frames of ``path``, scaled to ``size = (w, h)``, as raw RGB24 to stdout."""
+    path = _check_exists(Path(path))
+    w, h = size
+    filters = ([] if fps is None or is_image(path) else [f"fps={fps}"]) + [f"scale={w}:{h}"]
+    return _ffmpeg_input(path, filters=filters) + ["-frames:v", str(n), "-an", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+
+
+def read_raw_frame(stream, out: np.ndarray) -> bool:
+    """Fill the C-contiguous uint8 ``out`` from a raw-video ``stream`` with ``readinto``; False at the end of the stream."""
+    view, got = memoryview(out.reshape(-1)), 0
+    while got < len(view):
+        k = stream.readinto(view[got:])
+        if not k:
+            return False
+        got += k
+    return True
+
+
 def read_frames_into(path: str | Path, out: np.ndarray, fps: float | None = DEFAULT_FPS) -> int:
     """Decode the first ``len(out)`` frames of ``path``, scaled to ``out``'s size, straight into ``out [n, H, W, 3]`` uint8.
 
@@ -235,21 +254,10 @@ def read_frames_into(path: str | Path, out: np.ndarray, fps: float | None = DEFA
     n, h, w = out.shape[0], out.shape[1], out.shape[2]
     if out.dtype != np.uint8 or out.shape[3:] != (3,) or not out.flags.c_contiguous:
         raise ValueError("out must be a C-contiguous uint8 array [n, H, W, 3]")
-    filters = ([] if fps is None or is_image(path) else [f"fps={fps}"]) + [f"scale={w}:{h}"]
-    cmd = _ffmpeg_input(path, filters=filters) + ["-frames:v", str(n), "-an", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    proc = subprocess.Popen(raw_frames_command(path, (w, h), n, fps), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     done = 0
     try:
-        flat, size = memoryview(out.reshape(-1)), h * w * 3
-        for i in range(n):
-            view, got = flat[i * size:(i + 1) * size], 0
-            while got < len(view):
-                k = proc.stdout.readinto(view[got:])
-                if not k:
-                    break
-                got += k
-            if got < len(view):
-                break
+        while done < n and read_raw_frame(proc.stdout, out[done]):
             done += 1
     finally:
         proc.stdout.close()

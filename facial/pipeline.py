@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -325,24 +324,19 @@ class FacialPipeline:
 
             check_trainable(profile)
 
-        # the warp renderer's source frames decode (ffmpeg, another process) while FACIAL-GAN animates
-        warp = self.warp_renderer(profile) if renderer == "warp" else None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facial-decode") as io:
-            decoded = io.submit(lambda: warp.frames) if warp is not None else None
-            t = time.perf_counter()
-            params, driver = self.animate(clip, profile, head_motion=head_motion, blink_rate=blink_rate, seed=seed,
-                                          finetune_effort=finetune_effort, progress=cb)
-            n_out = clip.n_frames(fps)
-            params = fit_length(resample_params(params, fps, n_out), n_out)
-            if freeze_pose_blink:
-                params = freeze_pose_and_blinks(params, profile)
-            timings["animate"] = time.perf_counter() - t
-            if decoded is not None:
-                decoded.result()  # raises the decoder's error, if any
+        warp = self.warp_renderer(profile) if renderer == "warp" else None  # checks the footage before any work
+        t = time.perf_counter()
+        params, driver = self.animate(clip, profile, head_motion=head_motion, blink_rate=blink_rate, seed=seed,
+                                      finetune_effort=finetune_effort, progress=cb)
+        n_out = clip.n_frames(fps)
+        params = fit_length(resample_params(params, fps, n_out), n_out)
+        if freeze_pose_blink:
+            params = freeze_pose_and_blinks(params, profile)
+        timings["animate"] = time.perf_counter() - t
 
         t = time.perf_counter()
         cb("render", 0.0)
-        if warp is not None:  # frames stream into the encoder as they are rendered: rendering and encoding overlap
+        if warp is not None:  # the footage decodes, frames render and stream into the encoder, all overlapped
             frames = warp.iter_frames(params, progress=lambda f: cb("render", f))
         else:
             frames = iter(self.render(params, profile, renderer, neural_options=neural_options, progress=cb).frames)

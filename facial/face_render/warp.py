@@ -36,7 +36,7 @@ from typing import Iterator
 import numpy as np
 
 from facial.face_render import mesh, mesh_warp, synth, transplant
-from facial.face_render.footage import load_speaker_frames
+from facial.face_render.footage import StreamedFrames, load_speaker_frames
 from facial.face_render.path_planning import RenderPlan, frame_features, plan_frames
 from facial.face_render.progress import ProgressArg, progress_reporter
 from facial.face_render.raster import rasterize
@@ -150,8 +150,16 @@ class WarpRenderer:
             lms_open = dict(zip(closing.tolist(), self.landmarks(sub)))
         report, bar = progress_reporter(progress, len(params), "warp render")
 
+        # footage not decoded yet: decode just the frames the plan uses, in the background, and
+        # render each output frame as soon as its source frames have arrived
+        streamed = None
+        if self._frames is None:
+            eyes = plan.eyes[plan.eyes >= 0]
+            streamed = StreamedFrames(self.profile, np.concatenate([plan.source, plan.mouth, eyes]).astype(np.int64))
+        source = self._frames if streamed is None else streamed
+
         def frame(t: int) -> np.ndarray:
-            return self.render_frame(lms[t], plan, t, open_target=lms_open.get(t))
+            return self.render_frame(lms[t], plan, t, open_target=lms_open.get(t), frames=source)
 
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="facial-warp") if self.workers > 1 else None
         try:
@@ -166,19 +174,23 @@ class WarpRenderer:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+            if streamed is not None:
+                streamed.close()
             if bar is not None:
                 bar.close()
 
-    def render_frame(self, target: np.ndarray, plan: RenderPlan, t: int, *, open_target: np.ndarray | None = None) -> np.ndarray:
+    def render_frame(self, target: np.ndarray, plan: RenderPlan, t: int, *, open_target: np.ndarray | None = None,
+                     frames=None) -> np.ndarray:
         """One output frame for target landmarks ``target [478, 3]`` and row ``t`` of ``plan``.
 
         ``open_target``: the same face with open eyes (needed where ``plan.lids[t]`` asks for
-        synthetic lids: they are drawn over the open eye's area).
+        synthetic lids: they are drawn over the open eye's area). ``frames``: where the speaker's
+        frames come from (default :attr:`frames`, all decoded).
         """
         cfg = self.config
         prof = self.profile
         w, h = prof.size
-        frames = self.frames
+        frames = self.frames if frames is None else frames
         s = int(plan.source[t])
         src_lm = prof.landmarks[s]
         fh = float(mesh.face_height(target))

@@ -39,6 +39,20 @@ def test_render_workers_and_streaming_give_the_same_frames(clip_profile, clip_fr
         WarpRenderer(clip_profile, frames=clip_frames, workers=0)
 
 
+def test_footage_streams_in_the_background_with_the_same_frames(clip_profile):
+    from facial.face_render.footage import StreamedFrames, load_speaker_frames
+
+    params = clip_profile.params.slice(5, 25)
+    decoded = WarpRenderer(clip_profile, frames=load_speaker_frames(clip_profile))
+    plan = decoded.plan(params)
+    streamed = WarpRenderer(clip_profile, workers=2)  # no frames given: iter_frames streams the ones the plan uses
+    assert np.array_equal(np.stack(list(streamed.iter_frames(params, plan=plan))), decoded.render(params, plan=plan).frames)
+    with StreamedFrames(clip_profile, [3, 40]) as frames:
+        assert np.array_equal(frames[40], decoded.frames[40]) and np.array_equal(frames[3], decoded.frames[3])
+        with pytest.raises(KeyError, match="not among"):
+            frames[7]
+
+
 def test_held_out_frames_are_rebuilt_from_other_frames(clip_profile, clip_frames):
     n = len(clip_profile)
     n_train = int(0.9 * n)
