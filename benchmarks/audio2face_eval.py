@@ -17,7 +17,12 @@ Metrics, on the test third: mouth-opening Pearson r between the predicted lips (
 speaker's face under a fixed mean pose, so head motion cannot fake lip motion) and the real mouth
 opening tracked in the video; mouth-landmark error (predicted expression under the *real* pose, 40
 lip points, centroids removed, mean 2-D distance in px and in % of face height); pose-std ratio
-predicted/real (mean over yaw, pitch, roll); blink rate predicted vs real (blinks/min).
+predicted/real per axis (yaw, pitch, roll) and their mean; angular-speed ratio (geodesic, steps
+between tracked frames); the same two against the speaker's own first 2/3 (``*_own``: the spread
+expected over a window as long as the test); blink rate predicted vs the speaker's own (first 2/3)
+and the real test part (blinks/min). ``... (gain only)`` systems: head-motion calibration off.
+``--systems`` picks a subset, ``--speakers`` a subset of speakers; the speaker-disjoint k-fold
+protocol over these metrics is ``benchmarks/speaker_disjoint.py``.
 
     python benchmarks/audio2face_eval.py --profiles /work/cache/profiles --manifest ../shared/data/MANIFEST.csv \\
         --model CKPT_HELD_OUT -o docs/audio2face_eval.md --json /work/cache/a2f/eval.json
@@ -40,6 +45,7 @@ import numpy as np
 from facial import layout
 from facial.audio2face import FacialGAN, animate
 from facial.audio2face.config import resolve_smoothing
+from facial.audio2face.controls import angular_speed_deg_s, window_std
 from facial.audio2face.finetune import finetune_clips
 from facial.cli._common import configure_threads
 from facial.audio2face.metrics import lip_opening, pearson
@@ -54,7 +60,19 @@ log = logging.getLogger("audio2face_eval")
 
 TRAIN_FRACTION = 2.0 / 3.0
 NN_COMPONENTS = 64
-SYSTEMS = ("facial-gan fine-tuned", "facial-gan fast", "facial-gan zero-shot", "nearest-neighbour", "replay", "mean", "oracle")
+SYSTEMS = ("facial-gan fine-tuned", "facial-gan fast", "facial-gan zero-shot", "facial-gan fast (gain only)", "facial-gan zero-shot (gain only)",
+           "nearest-neighbour", "replay", "mean", "oracle")
+#: ``... (gain only)``: the same model with ``inference.motion_calibration`` off (head motion from the
+#: calibrated ``pose_gain`` alone, the behaviour before issue #13) — the effect of the calibration.
+
+
+def gain_only(model: FacialGAN) -> FacialGAN:
+    """A shallow variant of ``model`` with the head-motion calibration switched off."""
+    import copy
+
+    out = copy.copy(model)
+    out.config = model.config.replace(inference={**model.config.to_dict()["inference"], "motion_calibration": False})
+    return out
 
 
 # --------------------------------------------------------------------------- data
@@ -160,10 +178,21 @@ def metrics(pred: FaceParams, clip: SplitClip, basis: fm.ExpressionBasis) -> dic
     face_h = np.linalg.norm(real_lm[:, fm.CHIN, :2] - real_lm[:, fm.FOREHEAD, :2], axis=-1)
     err = np.linalg.norm(_centred(lm[:, fm.MOUTH, :2]) - _centred(real_lm[:, fm.MOUTH, :2]), axis=-1).mean(1)
     rot = layout.ROTATION
-    pose_ratio = float(np.mean(pred.pose[:, rot].std(0) / np.maximum(real.pose[:, rot].std(0), 1e-9)))
+    axis_ratio = pred.pose[:, rot].std(0) / np.maximum(real.pose[:, rot].std(0), 1e-9)
+    pose_ratio = float(np.mean(axis_ratio))
+    speed_real = angular_speed_deg_s(real.pose, real.fps, prof.valid[s:e])
+    train = clip.train.params
+    own_std = window_std(train.pose[clip.train.valid][:, rot] if clip.train.valid.any() else train.pose[:, rot], n)
+    own_ratio = pred.pose[:, rot].std(0) / np.maximum(own_std, 1e-9)
     return {"frames": n, "mouth_r": r, "mouth_err_px": float(err.mean()), "mouth_err_pct": float(100 * (err / face_h).mean()),
-            "pose_std_ratio": pose_ratio, "blinks_pred": blink_mod.blink_rate_per_min(pred.blink, pred.fps),
+            "pose_std_ratio": pose_ratio, **{f"pose_std_ratio_{a}": float(v) for a, v in zip(layout.ROTATION_NAMES, axis_ratio)},
+            "angular_speed_ratio": float(angular_speed_deg_s(pred.pose, pred.fps) / max(speed_real, 1e-9)),
+            **{f"pose_std_ratio_own_{a}": float(v) for a, v in zip(layout.ROTATION_NAMES, own_ratio)},
+            "angular_speed_ratio_own": float(angular_speed_deg_s(pred.pose, pred.fps)
+                                             / max(angular_speed_deg_s(train.pose, train.fps, clip.train.valid), 1e-9)),
+            "blinks_pred": blink_mod.blink_rate_per_min(pred.blink, pred.fps),
             "blinks_real": blink_mod.blink_rate_per_min(real.blink, real.fps),
+            "blinks_own": blink_mod.blink_rate_per_min(train.blink, train.fps),
             "mouth_std_ratio": float(m_pred.std() / max(m_real.std(), 1e-9))}
 
 
@@ -184,8 +213,9 @@ def aggregate(rows: list[dict]) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- run
 def evaluate(model: FacialGAN, speakers: dict[str, list[tuple[str, Path]]], *, finetune_steps: int, seed: int = 0,
-             progress: bool = True) -> dict:
-    """All systems on all speakers; returns per-clip rows, per-speaker and overall aggregates."""
+             progress: bool = True, systems: tuple[str, ...] = SYSTEMS) -> dict:
+    """``systems`` (default all) on all speakers; returns per-clip rows, per-speaker and overall aggregates.
+    ``finetune_steps`` is the ``fine-tuned`` system's budget (skipped when that system is not asked for)."""
     basis = fm.ExpressionBasis.from_pretrained()
     encoder = model.config.audio.encoder()
     smoothing = resolve_smoothing(None, model.config.inference.smoothing)
@@ -200,45 +230,52 @@ def evaluate(model: FacialGAN, speakers: dict[str, list[tuple[str, Path]]], *, f
             clips.append(SplitClip(cid, person, prof, profile_audio(prof), int(round(prof.n_frames * TRAIN_FRACTION))))
         train_data = [clip_from_profile(c.train, c.train_audio(), encoder, name=c.name, speaker=person,
                                         pose_std_floor=model.config.inference.pose_std_floor) for c in clips]
-        t0 = time.perf_counter()
-        tuned = finetune_clips(model, train_data, steps=finetune_steps, progress=progress, name=person) if finetune_steps > 0 else model
-        timings[person] = time.perf_counter() - t0
-        log.info("%s: fine-tuned on %.1f s in %.0f s", person, sum(len(c) for c in train_data) / clips[0].profile.fps, timings[person])
-        fast = model.config.finetune.budget("fast")
-        t0 = time.perf_counter()
-        quick = finetune_clips(model, train_data, steps=fast.steps, max_seconds=fast.max_seconds, batch_size=fast.batch_size,
-                               adversarial=fast.adversarial, progress=progress, name=person)
-        timings[f"{person} (fast)"] = time.perf_counter() - t0
+        tuned = quick = None
+        if "facial-gan fine-tuned" in systems:
+            t0 = time.perf_counter()
+            tuned = finetune_clips(model, train_data, steps=finetune_steps, progress=progress, name=person) if finetune_steps > 0 else model
+            timings[person] = time.perf_counter() - t0
+            log.info("%s: fine-tuned on %.1f s in %.0f s", person, sum(len(c) for c in train_data) / clips[0].profile.fps, timings[person])
+        if any(x.startswith("facial-gan fast") for x in systems):
+            fast = model.config.finetune.budget("fast")
+            t0 = time.perf_counter()
+            quick = finetune_clips(model, train_data, steps=fast.steps, max_seconds=fast.max_seconds, batch_size=fast.batch_size,
+                                   adversarial=fast.adversarial, progress=progress, name=person)
+            timings[f"{person} (fast)"] = time.perf_counter() - t0
         for c, td in zip(clips, train_data):
             s, e = c.test_range
             n = e - s
             audio = c.test_audio()
             train = c.train
             test_feats = encoder(audio, c.profile.fps, n).windows
-            preds = {
-                "facial-gan fine-tuned": animate(tuned, audio, train, seed=seed),
-                "facial-gan fast": animate(quick, audio, train, seed=seed),
-                "facial-gan zero-shot": animate(model, audio, train, seed=seed),
-                "nearest-neighbour": baseline_nearest(td.features, train, test_feats, smoothing),
-                "replay": baseline_replay(train, n),
-                "mean": baseline_mean(train, n),
-                "oracle": c.profile.params.slice(s, e),
+            makers = {
+                "facial-gan fine-tuned": lambda: animate(tuned, audio, train, seed=seed),
+                "facial-gan fast": lambda: animate(quick, audio, train, seed=seed),
+                "facial-gan zero-shot": lambda: animate(model, audio, train, seed=seed),
+                "facial-gan fast (gain only)": lambda: animate(gain_only(quick), audio, train, seed=seed),
+                "facial-gan zero-shot (gain only)": lambda: animate(gain_only(model), audio, train, seed=seed),
+                "nearest-neighbour": lambda: baseline_nearest(td.features, train, test_feats, smoothing),
+                "replay": lambda: baseline_replay(train, n),
+                "mean": lambda: baseline_mean(train, n),
+                "oracle": lambda: c.profile.params.slice(s, e),
             }
-            for system, pred in preds.items():
+            for system in systems:
+                pred = makers[system]()
                 rows.append({"speaker": person, "clip": c.name, "system": system, **metrics(pred, c, basis)})
     fps = clips[0].profile.fps
     per_speaker = {}
     for person in speakers:
-        for system in SYSTEMS:
+        for system in systems:
             sel = [{k: v for k, v in r.items() if k not in ("speaker", "clip", "system")} for r in rows
                    if r["speaker"] == person and r["system"] == system]
             per_speaker.setdefault(person, {})[system] = aggregate(sel)
     overall = {}
-    for system in SYSTEMS:
+    for system in systems:
         vals = [per_speaker[p][system] for p in speakers]
         overall[system] = {k: float(np.mean([v[k] for v in vals])) for k in vals[0] if k not in ("frames", "mouth_r_defined")}
     return {"fps": fps, "rows": rows, "per_speaker": per_speaker, "overall": overall, "finetune_seconds": timings,
-            "checkpoint": model.weights_id(), "checkpoint_speakers": model.config.speakers, "finetune_steps": finetune_steps}
+            "checkpoint": model.weights_id(), "checkpoint_speakers": model.config.speakers, "finetune_steps": finetune_steps,
+            "systems": list(systems)}
 
 
 def _fmt(v: float, digits: int = 3) -> str:
@@ -247,23 +284,31 @@ def _fmt(v: float, digits: int = 3) -> str:
 
 def report(result: dict) -> str:
     """Markdown tables of the result."""
-    lines = ["| system | mouth r ↑ | mouth err px ↓ | mouth err % face ↓ | pose-std ratio (→1) | blinks/min pred | blinks/min real |",
+    systems = result.get("systems", SYSTEMS)
+    lines = ["| system | mouth r ↑ | mouth err px ↓ | mouth err % face ↓ | pose-std ratio yaw / pitch / roll (→1) | angular-speed ratio (→1) "
+             "| blinks/min pred / own / real |",
              "|---|---|---|---|---|---|---|"]
-    for system in SYSTEMS:
+    for system in systems:
         o = result["overall"][system]
         r = _fmt(o["mouth_r"]) if system != "mean" else "— (constant)"
-        lines.append(f"| {system} | {r} | {_fmt(o['mouth_err_px'], 2)} | {_fmt(o['mouth_err_pct'], 2)} | {_fmt(o['pose_std_ratio'], 2)} "
-                     f"| {_fmt(o['blinks_pred'], 1)} | {_fmt(o['blinks_real'], 1)} |")
+        lines.append(f"| {system} | {r} | {_fmt(o['mouth_err_px'], 2)} | {_fmt(o['mouth_err_pct'], 2)} | {_axes(o)} "
+                     f"| {_fmt(o['angular_speed_ratio'], 2)} | {_fmt(o['blinks_pred'], 1)} / {_fmt(o['blinks_own'], 1)} / {_fmt(o['blinks_real'], 1)} |")
     lines += ["", "Per speaker (frame-weighted over the speaker's clips):", "",
-              "| speaker | test s | system | mouth r | mouth err px | mouth err % | pose-std ratio | blinks/min pred / real |",
-              "|---|---|---|---|---|---|---|---|"]
-    for person, systems in result["per_speaker"].items():
-        for system in SYSTEMS:
-            a = systems[system]
+              "| speaker | test s | system | mouth r | mouth err px | mouth err % | pose-std ratio y / p / r | angular-speed ratio "
+              "| blinks/min pred / own / real |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for person, per in result["per_speaker"].items():
+        for system in systems:
+            a = per[system]
             r = _fmt(a["mouth_r"]) if a.get("mouth_r_defined", True) else "—"
             lines.append(f"| {person} | {a['frames'] / result['fps']:.1f} | {system} | {r} | {_fmt(a['mouth_err_px'], 2)} | {_fmt(a['mouth_err_pct'], 2)} "
-                         f"| {_fmt(a['pose_std_ratio'], 2)} | {_fmt(a['blinks_pred'], 1)} / {_fmt(a['blinks_real'], 1)} |")
+                         f"| {_axes(a)} | {_fmt(a['angular_speed_ratio'], 2)} "
+                         f"| {_fmt(a['blinks_pred'], 1)} / {_fmt(a['blinks_own'], 1)} / {_fmt(a['blinks_real'], 1)} |")
     return "\n".join(lines) + "\n"
+
+
+def _axes(a: dict, key: str = "pose_std_ratio") -> str:
+    return " / ".join(_fmt(a.get(f"{key}_{n}", float("nan")), 2) for n in layout.ROTATION_NAMES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="pretrained checkpoint that has not seen the evaluated speakers")
     parser.add_argument("--min-seconds", type=float, default=50.0)
     parser.add_argument("--finetune-steps", type=int, help="fine-tuning steps per speaker (default: the 'full' preset)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated subset of: {', '.join(SYSTEMS)}")
+    parser.add_argument("--speakers", help="comma-separated speakers to evaluate (default: all with ≥ --min-seconds)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, help="Markdown table to write")
@@ -284,9 +331,19 @@ def main(argv: list[str] | None = None) -> int:
     configure_threads(args.threads)
     model = FacialGAN.from_pretrained(args.model)
     speakers = eval_speakers(args.manifest, args.profiles, args.min_seconds)
+    if args.speakers:
+        wanted = [p.strip() for p in args.speakers.split(",") if p.strip()]
+        missing = [p for p in wanted if p not in speakers]
+        if missing:
+            parser.error(f"no tracked footage ≥ {args.min_seconds:g} s for {missing}")
+        speakers = {p: speakers[p] for p in wanted}
+    systems = tuple(x.strip() for x in args.systems.split(",") if x.strip())
+    unknown = [x for x in systems if x not in SYSTEMS]
+    if unknown:
+        parser.error(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
     log.info("speakers with ≥ %.0f s: %s", args.min_seconds, {p: [c for c, _ in v] for p, v in speakers.items()})
     steps = args.finetune_steps if args.finetune_steps is not None else model.config.finetune.full_steps
-    result = evaluate(model, speakers, finetune_steps=steps, seed=args.seed)
+    result = evaluate(model, speakers, finetune_steps=steps, seed=args.seed, systems=systems)
     table = report(result)
     sys.stdout.write(table)
     if args.output:

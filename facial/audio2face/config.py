@@ -84,6 +84,12 @@ class InferenceConfig:
       fraction of ``blink_threshold``.
     - ``blink_sharpness``: exponent on the propensity when sampling blink times (0 = uniform).
     - ``max_pose_gain``: upper bound of the calibrated pose gain (see ``pose_gain`` in the model).
+    - ``motion_calibration``: calibrate the generated head motion to the speaker's own footage
+      (spread over a window as long as the speech, and angular speed; see
+      :func:`facial.audio2face.controls.match_head_motion`). With the model's default smoothing the
+      pose smoothing σ is chosen by the calibration; an explicit smoothing keeps its σ. Off: the
+      ``pose_gain`` path alone (the previous behaviour).
+    - ``motion_max_gain``: upper bound of the calibration's per-axis gain.
     - ``min_stats_s``: a profile shorter than this has no reliable statistics of its own; the
       model's typical pose spread and ``default_blink_rate_per_min`` are used instead.
     - ``default_blink_rate_per_min``: conversational blink rate (Bentivoglio et al. 1997: 26/min).
@@ -101,6 +107,8 @@ class InferenceConfig:
     blink_baseline_fraction: float = 0.6
     blink_sharpness: float = 2.0
     max_pose_gain: float = 8.0
+    motion_calibration: bool = True
+    motion_max_gain: float = 25.0
     min_stats_s: float = 4.0
     default_blink_rate_per_min: float = 26.0
     pose_std_floor: float = 1e-3
@@ -154,12 +162,22 @@ class AudioConfig(LogMelEncoder):
     """Parameters of the log-mel encoder the network was trained with (saved in config.json).
 
     The fields and defaults are :class:`facial.audio.features.LogMelEncoder`'s; only the values
-    travel with the weights.
+    travel with the weights. ``lifter`` > 0 selects the pitch-free cepstrally liftered log-mel of
+    :class:`facial.audio2face.audio.LifteredLogMelEncoder` (keep that many cepstral coefficients).
     """
 
+    lifter: int = 0
+
     def encoder(self) -> LogMelEncoder:
-        """The matching :class:`~facial.audio.features.LogMelEncoder`."""
-        return LogMelEncoder(**asdict(self))
+        """The matching :class:`~facial.audio.features.LogMelEncoder` (or the liftered one)."""
+        fields = asdict(self)
+        lifter = int(fields.pop("lifter", 0))
+        if lifter > 0:
+            from facial.audio2face.audio import LifteredLogMelEncoder
+
+            fields["name"] = f"logmel{self.n_mels}-lifter{lifter}"
+            return LifteredLogMelEncoder(**fields, lifter=lifter)
+        return LogMelEncoder(**fields)
 
 
 @dataclass

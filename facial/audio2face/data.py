@@ -66,6 +66,22 @@ class ClipData:
         return ClipData(f"{self.name}[{start}:{stop}]", self.speaker, self.features[start:stop], params, self.fps, mean, std, self.style)
 
 
+def pad_reflect(clip: ClipData, length: int) -> ClipData:
+    """``clip`` extended to ``length`` frames by playing it back and forth in time (forward, reversed,
+    forward …). Every frame keeps its own audio window and parameters, so the audio–face pairing is
+    intact; only the direction of the motion alternates. Pose statistics stay the original clip's."""
+    n = len(clip)
+    if n >= length:
+        return clip
+    if n < 2:
+        raise ValueError(f"{clip.name}: a clip of {n} frame(s) cannot be padded")
+    period = 2 * n - 2
+    idx = np.arange(length) % period
+    idx = np.where(idx >= n, period - idx, idx)
+    return ClipData(f"{clip.name}[pad {length}]", clip.speaker, clip.features[idx], clip.params[idx], clip.fps, clip.pose_mean,
+                    clip.pose_std, clip.style)
+
+
 def clip_from_profile(profile: SpeakerProfile, audio: AudioClip, encoder, *, name: str = "", speaker: str = "",
                       pose_std_floor: float = 1e-3) -> ClipData:
     """Audio features aligned with the profile's frames + its parameter tracks."""

@@ -90,7 +90,8 @@ def animate(model: FacialGAN, audio: AudioClip, profile: SpeakerProfile, *, head
     """Generate FaceParams for ``audio`` in the style of ``profile``'s speaker.
 
     - ``head_motion``: scales the pose deviation from the speaker's mean pose (0 = still head,
-      1 = the speaker's own spread).
+      1 = the speaker's own spread and angular speed, calibrated on the profile's footage when
+      ``inference.motion_calibration`` is on).
     - ``blink_rate``: blinks per minute (``None`` = the speaker's own rate, measured on the profile).
     - ``seed``: seeds the blink sampling (and torch), so equal inputs give equal outputs.
     - ``smoothing``: a :class:`SmoothingConfig`, a preset name (``"reference"``, ``"none"``,
@@ -125,6 +126,12 @@ def animate(model: FacialGAN, audio: AudioClip, profile: SpeakerProfile, *, head
     z_pose, _, _ = from_array(z)
     pose = controls.apply_head_motion(z_pose, stats.pose_mean, stats.pose_std, model.pose_gain.detach().cpu().numpy(), head_motion)
     params = smooth_params(FaceParams(pose, expression, np.clip(blink, 0.0, 1.0), fps), smooth_cfg)
+    if cfg.inference.motion_calibration and stats.own and stats.pose_track is not None:
+        raw_pose = controls.apply_head_motion(z_pose, stats.pose_mean, stats.pose_std, model.pose_gain.detach().cpu().numpy(), 1.0)
+        sigmas = controls.MOTION_SIGMAS if smoothing is None else (smooth_cfg.pose_sigma,)
+        params.pose, info = controls.match_head_motion(raw_pose, stats.pose_mean, stats.pose_track, fps, head_motion, sigmas=sigmas,
+                                                       max_gain=cfg.inference.motion_max_gain, own_valid=stats.pose_valid)
+        log.debug("head motion calibrated to the speaker: %s", info)
     inf = cfg.inference
     if inf.blink_control or blink_rate is not None:
         rate = stats.blink_rate_per_min if blink_rate is None else float(blink_rate)

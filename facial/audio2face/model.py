@@ -23,7 +23,9 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 MODEL_TYPE = "facial-gan"
+#: Environment variable naming the checkpoint ``FacialGAN.from_pretrained(None)`` loads instead of the packaged one.
+CHECKPOINT_ENV = "FACIAL_AUDIO2FACE"
 N_MOUTH_POINTS = 40  # len(face_model.MOUTH); checked against the basis when it is set
 
 
@@ -243,6 +247,16 @@ class FacialGAN(TorchCheckpointMixin, nn.Module):
     def packaged_dir(cls) -> Path:
         """The checkpoint shipped in the package (looked up at call time)."""
         return default_checkpoint_dir()
+
+    @classmethod
+    def from_pretrained(cls, path_or_repo: str | Path | None = None, revision: str | None = None, *, map_location: Any = "cpu"):
+        """Load from a local folder or a Hugging Face repo id, in eval mode. ``None`` → the folder or
+        repo id in the environment variable :data:`CHECKPOINT_ENV` when set (e.g. a speaker-disjoint
+        fold checkpoint for ``facial-eval run``, benchmarks/speaker_disjoint.py), else the packaged one."""
+        if path_or_repo is None and os.environ.get(CHECKPOINT_ENV):
+            path_or_repo = os.environ[CHECKPOINT_ENV]
+            log.info("FACIAL-GAN checkpoint from $%s: %s", CHECKPOINT_ENV, path_or_repo)
+        return super().from_pretrained(path_or_repo, revision, map_location=map_location)
 
     def copy(self) -> "FacialGAN":
         """Deep copy (weights, buffers, config and checkpoint id)."""

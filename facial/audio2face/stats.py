@@ -80,6 +80,8 @@ class SpeakerStats:
     blink_rate_per_min: float
     blink_template: np.ndarray
     own: bool = True
+    pose_track: np.ndarray | None = None  # the speaker's own pose track, for head-motion calibration
+    pose_valid: np.ndarray | None = None  # its frames with a tracked face (None = all)
 
 
 def speaker_stats(profile: SpeakerProfile, typical_pose_rel_std: np.ndarray, inference) -> SpeakerStats:
@@ -101,4 +103,5 @@ def speaker_stats(profile: SpeakerProfile, typical_pose_rel_std: np.ndarray, inf
     rate = profile.stats.get("blink_rate_per_min") if profile.stats else None
     if rate is None:
         rate = blink_mod.blink_rate_per_min(params.blink, params.fps, threshold=inference.blink_threshold)
-    return SpeakerStats(mean, std, float(rate), template, own=True)
+    return SpeakerStats(mean, std, float(rate), template, own=True, pose_track=np.asarray(params.pose, np.float32),
+                        pose_valid=valid if valid.any() else None)

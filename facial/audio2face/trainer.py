@@ -66,6 +66,7 @@ class TrainConfig:
     num_workers: int = 0
     augment: "AugmentConfig | None" = None
     validate_every: int = 0
+    min_clip_frames: int = 0  # pretraining: clips this long but shorter than seq_len are padded (data.pad_reflect); 0 = left out
 
 
 @dataclass

@@ -57,7 +57,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     val_speakers = _split(args.val_speakers)
     tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, stride=args.stride, seq_len=args.seq_len,
                      max_seconds=args.max_minutes * 60 if args.max_minutes else None, device=args.device, seed=args.seed,
-                     augment=AugmentConfig() if args.augment else None, validate_every=args.validate_every if val_speakers else 0)
+                     augment=AugmentConfig() if args.augment else None, validate_every=args.validate_every if val_speakers else 0,
+                     min_clip_frames=args.min_clip_frames)
     command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     pretrain_from_data(args.data, args.output, cfg, tc, profiles_dir=args.profiles_dir, manifest=args.manifest,
                        origins=args.origins.split(","), exclude_speakers=_split(args.exclude_speakers), val_speakers=val_speakers,
@@ -176,6 +177,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--stride", type=int, default=5, help="frames between training windows (default 5)")
     a.add_argument("--seq-len", type=int, help="frames per group (default: the config's, 128)")
     a.add_argument("--max-minutes", type=float, help="stop after this much wall time")
+    a.add_argument("--min-clip-frames", type=int, default=0,
+                   help="pad clips at least this long but shorter than the group length back and forth in time (0: leave them out)")
     a.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     a.add_argument("--threads", type=int, help="torch CPU threads")
     a.add_argument("--seed", type=int, default=0)

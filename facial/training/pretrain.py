@@ -22,7 +22,7 @@ from typing import Sequence
 from facial import atomic
 from facial.audio2face.calibrate import calibrate_pose_gain, compute_statistics
 from facial.audio2face.config import FacialGANConfig
-from facial.audio2face.data import ClipData
+from facial.audio2face.data import ClipData, pad_reflect
 from facial.audio2face.distributed import is_main_process
 from facial.audio2face.face import mouth_basis_from
 from facial.audio2face.model import Discriminator, FacialGAN
@@ -59,6 +59,12 @@ def pretrain(clips: Sequence[ClipData], model_config: FacialGANConfig, train_con
     if k != {model_config.n_expression}:
         raise ValueError(f"clips have expression sizes {sorted(k)}, the config {model_config.n_expression}")
     seq_len = train_config.seq_len or model_config.seq_len
+    pad_from = int(train_config.min_clip_frames or 0)
+    if pad_from > 0:
+        padded = [c.name for c in clips if pad_from <= len(c) < seq_len]
+        clips = [pad_reflect(c, seq_len) if pad_from <= len(c) < seq_len else c for c in clips]
+        if padded:
+            log.info("%d clip(s) shorter than %d frames padded back and forth in time: %s", len(padded), seq_len, ", ".join(padded))
     short = [c.name for c in clips if len(c) < seq_len]
     clips = [c for c in clips if len(c) >= seq_len]
     if short:

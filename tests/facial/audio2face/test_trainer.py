@@ -66,3 +66,24 @@ def test_augmentation_keeps_shapes_and_changes_features():
     x = torch.randn(3, 5, 16, 32)
     y = augment_audio(x, AugmentConfig(), torch.Generator().manual_seed(0))
     assert y.shape == x.shape and not torch.equal(x, y)
+
+
+def test_short_clips_are_padded_back_and_forth_for_pretraining():
+    from facial.audio2face.data import pad_reflect
+    from facial.audio2face.trainer import TrainConfig
+    from a2f_synthetic import synthetic_basis
+    from facial.training.pretrain import pretrain
+
+    cfg = tiny_config()
+    clip = make_clips(1.0, [1], cfg)[0]  # 25 frames, shorter than one group
+    assert len(clip) < cfg.seq_len
+    padded = pad_reflect(clip, cfg.seq_len)
+    assert len(padded) == cfg.seq_len
+    idx = np.r_[np.arange(len(clip)), np.arange(len(clip) - 2, 0, -1), np.arange(len(clip))][:cfg.seq_len]
+    np.testing.assert_array_equal(padded.params, clip.params[idx])
+    np.testing.assert_array_equal(padded.features, clip.features[idx])
+    np.testing.assert_array_equal(padded.pose_std, clip.pose_std)
+    with pytest.raises(ValueError, match="no training clip"):
+        pretrain([clip], cfg, TrainConfig(steps=1, batch_size=2), basis=synthetic_basis(), progress=False)
+    model, result = pretrain([clip], cfg, TrainConfig(steps=2, batch_size=2, min_clip_frames=20), basis=synthetic_basis(), progress=False)
+    assert result.steps == 2 and model.config.provenance["clips"] == [padded.name]
