@@ -19,8 +19,8 @@ Speech: the first 10 s / 20 s of `facial__obama2`. Every `facial generate` runs 
 imports included, as a user would see it. The stage times come from the command's own log line.
 
 - **warp renderer fps**: :meth:`WarpRenderer.render` over 250 frames of the 10 s speaker's own
-  (reversed) track at 512², in this process, with 1 thread and with ``--threads``; the speaker's
-  frames decoded beforehand (decoding is timed separately).
+  (reversed) track at 512², in this process, with 1 thread and with ``--threads`` (OpenCV threads
+  and renderer workers); the speaker's frames decoded beforehand (decoding is timed separately).
 
 Ratios to the speech length hold better than seconds on a shared machine, but a busy machine is
 slower: the 1-minute load average is printed beside every row.
@@ -103,6 +103,7 @@ def renderer_fps(speaker: Path, cache: Path, threads: int) -> dict:
     out = {"frames": n, "size": list(profile.size), "decode_s": decode}
     for k in sorted({1, threads}):
         configure_threads(k)
+        renderer.workers = k  # frames rendered at once, as --render-workers
         load = os.getloadavg()[0]
         t = time.perf_counter()
         renderer.render(params)
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path("/work/cache/generate_speed"), help="inputs, caches and outputs (outside the repository)")
     ap.add_argument("--threads", type=int, default=2, help="--threads of facial generate (default 2: both cores)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--cases", nargs="+", default=["seen10", "seen40", "new40", "fps"],
+                    choices=["seen10", "seen40", "new40", "fps"], help="which rows to measure (default: all)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     import shutil
@@ -124,17 +127,21 @@ def main(argv: list[str] | None = None) -> int:
     inputs = prepare(args.work)
     seen_cache, new_cache = args.work / "cache-seen", args.work / "cache-new"
     results: dict = {"cpus": os.cpu_count(), "threads": args.threads, "rows": []}
-    for speaker, label in ((inputs["speaker10"], "seen speaker (10 s footage), 10 s speech"),
-                           (inputs["speaker40"], "seen speaker (40 s footage), 10 s speech")):
+    for speaker, label, case in ((inputs["speaker10"], "seen speaker (10 s footage), 10 s speech", "seen10"),
+                                 (inputs["speaker40"], "seen speaker (40 s footage), 10 s speech", "seen40")):
+        if case not in args.cases:
+            continue
         generate(inputs["speech10"], speaker, args.work / "warmup.mp4", seen_cache, args.threads)  # tracks + personalises, untimed
         r = generate(inputs["speech10"], speaker, args.work / "out.mp4", seen_cache, args.threads)
         results["rows"].append({"case": label, "speech_s": 10.0, **r, "ratio": r["wall_s"] / 10.0})
         log.info("%s: %.1f s (%.2f × speech)", label, r["wall_s"], r["wall_s"] / 10.0)
-    shutil.rmtree(new_cache, ignore_errors=True)
-    r = generate(inputs["speech20"], inputs["speaker40"], args.work / "out.mp4", new_cache, args.threads)
-    results["rows"].append({"case": "new speaker (40 s footage), 20 s speech", "speech_s": 20.0, **r, "ratio": r["wall_s"] / 20.0})
-    log.info("new speaker: %.1f s (%.2f × speech)", r["wall_s"], r["wall_s"] / 20.0)
-    results["renderer"] = renderer_fps(inputs["speaker10"], seen_cache, args.threads)
+    if "new40" in args.cases:
+        shutil.rmtree(new_cache, ignore_errors=True)
+        r = generate(inputs["speech20"], inputs["speaker40"], args.work / "out.mp4", new_cache, args.threads)
+        results["rows"].append({"case": "new speaker (40 s footage), 20 s speech", "speech_s": 20.0, **r, "ratio": r["wall_s"] / 20.0})
+        log.info("new speaker: %.1f s (%.2f × speech)", r["wall_s"], r["wall_s"] / 20.0)
+    if "fps" in args.cases:
+        results["renderer"] = renderer_fps(inputs["speaker10"], seen_cache, args.threads)
 
     print("| case | wall | × speech | audio | speaker | animate | render + encode | mux | load |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -143,10 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {row['case']} | {row['wall_s']:.1f} s | **{row['ratio']:.2f}** | " +
               " | ".join(f"{st.get(k, float('nan')):.1f}" for k in ("audio", "speaker", "animate", "render", "mux")) +
               f" | {row['load']:.1f} |")
-    rr = results["renderer"]
-    print(f"\nwarp renderer, {rr['frames']} frames at {rr['size'][0]}×{rr['size'][1]}: " +
-          ", ".join(f"{rr[k]:.1f} fps with {k.removeprefix('fps_threads')} thread(s) (load {rr['load_threads' + k.removeprefix('fps_threads')]:.1f})"
-                    for k in rr if k.startswith("fps_")) + f"; decoding the footage {rr['decode_s']:.2f} s")
+    rr = results.get("renderer")
+    if rr:
+        print(f"\nwarp renderer, {rr['frames']} frames at {rr['size'][0]}×{rr['size'][1]}: " +
+              ", ".join(f"{rr[k]:.1f} fps with {k.removeprefix('fps_threads')} thread(s) (load {rr['load_threads' + k.removeprefix('fps_threads')]:.1f})"
+                        for k in rr if k.startswith("fps_")) + f"; decoding the footage {rr['decode_s']:.2f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))

@@ -133,8 +133,9 @@ def _literal_input(src: Path) -> list[str]:
     return [*pattern_off, "-i", f"file:{Path(src)}"]
 
 
-def _read_ppm(stream) -> np.ndarray | None:
-    """Read one binary PPM (P6) image from a pipe; None at end of stream."""
+def _read_ppm_header(stream) -> tuple[int, int] | None:
+    """Read the header of one binary PPM (P6) image from a pipe: ``(width, height)``; None at end of stream.
+    The ``width × height × 3`` bytes of pixels follow (:func:`read_raw_frame`)."""
     tokens: list[bytes] = []
     while len(tokens) < 4:
         line = stream.readline()
@@ -142,12 +143,7 @@ def _read_ppm(stream) -> np.ndarray | None:
             return None
         line = line.split(b"#")[0]
         tokens.extend(line.split())
-    width, height = int(tokens[1]), int(tokens[2])
-    n = width * height * 3
-    data = stream.read(n)
-    if len(data) < n:
-        return None
-    return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
+    return int(tokens[1]), int(tokens[2])
 
 
 def iter_video(
@@ -192,23 +188,33 @@ def iter_video(
         cmd += ["-frames:v", str(max_frames + 1)]
     cmd += ["-an", "-f", "image2pipe", "-vcodec", "ppm", "-"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    buf: list[np.ndarray] = []
+    buf: np.ndarray | None = None  # the chunk being filled: frames are read straight into it
+    k = 0
     n_total = 0
     try:
         while True:
-            frame = _read_ppm(proc.stdout)
-            if frame is None:
+            size = _read_ppm_header(proc.stdout)
+            if size is None:
                 break
-            buf.append(frame)
-            if max_frames is not None and n_total + len(buf) > max_frames:
+            w, h = size
+            if buf is not None and buf.shape[1:3] != (h, w):  # the size changed: hand over what is there
+                n_total += k
+                yield buf[:k]
+                buf, k = None, 0
+            if buf is None:
+                buf = np.empty((chunk, h, w, 3), np.uint8)
+            if not read_raw_frame(proc.stdout, buf[k]):
+                break
+            k += 1
+            if max_frames is not None and n_total + k > max_frames:
                 raise MediaError(_too_long(path.name, None, max_seconds, limit_hint))
-            if len(buf) == chunk:
-                n_total += len(buf)
-                yield np.stack(buf)
-                buf = []
-        if buf:
-            n_total += len(buf)
-            yield np.stack(buf)
+            if k == chunk:
+                n_total += k
+                yield buf
+                buf, k = None, 0
+        if buf is not None and k:
+            n_total += k
+            yield buf[:k]
     finally:
         proc.stdout.close()
         err = proc.stderr.read().decode(errors="replace")
