@@ -431,17 +431,18 @@ class BackgroundWriter:
     in a thread (ffmpeg in its own process), so decoding/tracking and encoding overlap.
 
     ``audio_from``: a media file whose audio is muxed in afterwards (AAC, mono), cut to the
-    video's length — the equivalent of :func:`transcode`'s audio. Use as a context manager: on
+    video's length — the equivalent of :func:`transcode`'s audio. ``preset``: x264's. Use as a context manager: on
     leaving normally the file is finished (errors raised there), on an exception nothing is written.
     """
 
     _END, _ABORT = object(), object()
 
-    def __init__(self, path: str | Path, fps: float, *, audio_from: str | Path | None = None, queue_size: int = 4):
+    def __init__(self, path: str | Path, fps: float, *, audio_from: str | Path | None = None, queue_size: int = 4,
+                 preset: str = "veryfast"):
         import queue
         import threading
 
-        self.path, self.fps, self.audio_from = Path(path), float(fps), audio_from
+        self.path, self.fps, self.audio_from, self.preset = Path(path), float(fps), audio_from, preset
         self.frames = 0
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
@@ -462,7 +463,7 @@ class BackgroundWriter:
 
     def _run(self) -> None:
         try:
-            write_video(self._video, self._items(), self.fps)
+            write_video(self._video, self._items(), self.fps, preset=self.preset)
         except BaseException as exc:  # re-raised in close()
             self._error = exc
             while not self._ended:  # drain until the producer says it is done: it must never block on a full queue

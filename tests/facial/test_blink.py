@@ -51,3 +51,13 @@ def test_squint_plateau_is_not_a_blink():
     b[130:133] = 1.0  # a real blink on top of it
     b[200:203] = 0.9  # a blink from open eyes
     assert bm.detect_blinks(b, 25) == [(130, 133), (200, 203)]
+
+
+def test_running_median_matches_scipy():
+    from scipy.ndimage import median_filter
+
+    from facial.speaker.blink import running_median
+
+    x = np.random.default_rng(2).random(137)
+    for size in (3, 5, 25, 151):
+        assert np.allclose(running_median(x, size), median_filter(x, size=size, mode="nearest"))
