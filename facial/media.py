@@ -426,6 +426,59 @@ def transcode(src: str | Path, dst: str | Path, *, fps: float = DEFAULT_FPS, siz
     return dst
 
 
+def prefetch(items: Iterable, depth: int = 2) -> Iterator:
+    """Run the iterator ``items`` in a background thread, up to ``depth`` items ahead of the consumer.
+
+    For a decoder (:func:`iter_video`) feeding a slow consumer (face tracking): ffmpeg decodes the
+    next frames while the current ones are processed, instead of waiting for the pipe to be read.
+    Errors of the producer are raised in the consumer; when the consumer stops early, the producer
+    stops too (and its generator is closed, which ends ffmpeg).
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        it = iter(items)
+        try:
+            for item in it:
+                if not put((None, item)):
+                    break
+        except BaseException as exc:  # handed to the consumer
+            put((exc, None))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+            put((None, end))
+
+    thread = threading.Thread(target=run, name="facial-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            exc, item = q.get()
+            if exc is not None:
+                raise exc
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 class BackgroundWriter:
     """:func:`write_video` fed from another loop: :meth:`write` hands frames over, the encoding runs
     in a thread (ffmpeg in its own process), so decoding/tracking and encoding overlap.

@@ -275,7 +275,9 @@ def track_landmarks(video: str | Path, fps: float = media.DEFAULT_FPS, *, progre
     n_total = int(round(info.duration * fps)) if info.duration else None
     if n_total is not None and max_seconds is not None:
         n_total = min(n_total, int(round(max_seconds * fps)))
-    chunks = media.iter_video(video, fps, max_side=max_side, max_seconds=max_seconds, limit_hint=limit_hint)
+    # decoding runs ahead in a thread (ffmpeg works while FaceMesh does), one chunk at most
+    chunks = media.prefetch(media.iter_video(video, fps, max_side=max_side, max_seconds=max_seconds, limit_hint=limit_hint),
+                            depth=1)
     if tee is not None:
         chunks = _teed(chunks, tee)
     return track_frames(chunks, fps, n_total=n_total, progress=progress, min_valid=min_valid, source=Path(video).name)

@@ -124,3 +124,37 @@ def test_read_frames_into_fills_a_buffer_like_read_video(tmp_path):
     assert read_frames_into(clip, small, fps=25) == 2 and abs(float(small.mean()) - float(ref[:2].mean())) < 3
     with pytest.raises(ValueError, match="uint8"):
         read_frames_into(clip, np.zeros((2, 16, 24, 3), np.float32))
+
+
+def test_prefetch_keeps_order_raises_errors_and_stops_the_producer():
+    import threading
+
+    from facial.media import prefetch
+
+    assert list(prefetch(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise RuntimeError("decoder broke")
+
+    got = []
+    with pytest.raises(RuntimeError, match="decoder broke"):
+        for x in prefetch(failing()):
+            got.append(x)
+    assert got == [1]
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.set()
+
+    for x in prefetch(endless(), depth=1):
+        if x == 3:
+            break
+    assert closed.wait(5)  # the consumer stopped: the producer's generator was closed (ffmpeg would end)
