@@ -344,15 +344,19 @@ def main(argv: list[str] | None = None) -> int:
     log.info("speakers with ≥ %.0f s: %s", args.min_seconds, {p: [c for c, _ in v] for p, v in speakers.items()})
     steps = args.finetune_steps if args.finetune_steps is not None else model.config.finetune.full_steps
     result = evaluate(model, speakers, finetune_steps=steps, seed=args.seed, systems=systems)
-    table = report(result)
-    sys.stdout.write(table)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(table)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1, default=float))
+    write_outputs(report(result), result, args.output, args.json)
     return 0
+
+
+def write_outputs(text: str, result: dict, output: Path | None, json_path: Path | None) -> None:
+    """Print the markdown report and write it (``--output``) and the raw results (``--json``) when asked."""
+    sys.stdout.write(text)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=1, default=float))
 
 
 if __name__ == "__main__":

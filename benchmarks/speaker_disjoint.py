@@ -21,7 +21,6 @@ with ``FACIAL_AUDIO2FACE=WORK/fold<k> facial-eval run ...`` (facial-eval cannot 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import subprocess
 import sys
@@ -177,14 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"fps": fps, "folds": folds, "val_speakers": VAL_SPEAKERS, "systems": list(systems), "checkpoints": checkpoints,
               "per_speaker": per_speaker, "rows": rows}
     result["summary"] = summarise(per_speaker, systems)
-    text = report(result)
-    sys.stdout.write(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1, default=float))
+    a2e.write_outputs(report(result), result, args.output, args.json)
     return 0
 
 

@@ -216,10 +216,7 @@ def iter_video(
             n_total += k
             yield buf[:k]
     finally:
-        proc.stdout.close()
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        proc.wait()
+        err = finish_decoder(proc)
     if n_total == 0:
         raise MediaError(f"no frames could be decoded from {path.name} ({err.strip()[-200:]})")
     expected = (info.video_duration or info.duration or 0.0) - start
@@ -228,6 +225,15 @@ def iter_video(
     if not is_image(path) and expected > 1.0 and n_total / rate < TRUNCATED_FRACTION * expected:
         raise MediaError(f"{path.name} looks truncated: its header says {expected:.1f} s but only {n_total / rate:.1f} s of "
                          "frames decode; export or upload the whole file again")
+
+
+def finish_decoder(proc: subprocess.Popen) -> str:
+    """Close a decoding ffmpeg's pipes and wait for it; returns what it wrote to stderr (for messages)."""
+    proc.stdout.close()
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    proc.wait()
+    return err
 
 
 def raw_frames_command(path: str | Path, size: tuple[int, int], n: int, fps: float | None = DEFAULT_FPS) -> list[str]:
@@ -266,10 +272,7 @@ def read_frames_into(path: str | Path, out: np.ndarray, fps: float | None = DEFA
         while done < n and read_raw_frame(proc.stdout, out[done]):
             done += 1
     finally:
-        proc.stdout.close()
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        proc.wait()
+        err = finish_decoder(proc)
     if done == 0:
         raise MediaError(f"no frames could be decoded from {path.name} ({err.strip()[-200:]})")
     return done

@@ -94,9 +94,7 @@ class StreamedFrames:
             self._error = exc
         finally:
             if self._proc is not None:
-                self._proc.stdout.close()
-                self._proc.stderr.close()
-                self._proc.wait()
+                media.finish_decoder(self._proc)
             with self._cond:
                 self._finished = True
                 self._cond.notify_all()
@@ -111,9 +109,6 @@ class StreamedFrames:
             if self._error is not None:
                 raise self._error
         raise KeyError(f"frame {i} is not among the frames this render plan uses")
-
-    def __len__(self) -> int:
-        return self.profile.n_frames
 
     def close(self) -> None:
         """Stop decoding (frames already decoded stay readable)."""

@@ -87,7 +87,7 @@ def rasterize(vertices: np.ndarray, triangles: np.ndarray, size: tuple[int, int]
         v = np.concatenate([v[:, :2], np.zeros((len(v), 1))], axis=1)
     if len(tris) == 0 or len(v) == 0:
         return _empty(width, height, tris)
-    used = v[np.unique(tris)]
+    used = v[tris.ravel()]
     # work inside the vertices' bounding box (clipped to the image), with room for the margin
     ox = int(np.clip(np.floor(used[:, 0].min()) - margin - 1, 0, width))
     oy = int(np.clip(np.floor(used[:, 1].min()) - margin - 1, 0, height))
