@@ -47,6 +47,7 @@ from facial.audio2face import FacialGAN, animate
 from facial.audio2face.config import resolve_smoothing
 from facial.audio2face.controls import angular_speed_deg_s, window_std
 from facial.audio2face.finetune import finetune_clips
+from facial.audio2face.realign import model_offset
 from facial.cli._common import configure_threads
 from facial.audio2face.metrics import lip_opening, pearson
 from facial.audio2face.smoothing import smooth_params
@@ -60,6 +61,7 @@ log = logging.getLogger("audio2face_eval")
 
 TRAIN_FRACTION = 2.0 / 3.0
 NN_COMPONENTS = 64
+OFFSET_MAX_LAG = 8  # frames searched for a clip's own audio-video offset (mouth_r_synced)
 SYSTEMS = ("facial-gan fine-tuned", "facial-gan fast", "facial-gan zero-shot", "facial-gan fast (gain only)", "facial-gan zero-shot (gain only)",
            "nearest-neighbour", "replay", "mean", "oracle")
 #: ``... (gain only)``: the same model with ``inference.motion_calibration`` off (head motion from the
@@ -162,8 +164,10 @@ def _centred(points: np.ndarray) -> np.ndarray:
     return points - points.mean(1, keepdims=True)
 
 
-def metrics(pred: FaceParams, clip: SplitClip, basis: fm.ExpressionBasis) -> dict[str, float]:
-    """Per-clip metrics of ``pred`` against the real test frames."""
+def metrics(pred: FaceParams, clip: SplitClip, basis: fm.ExpressionBasis, offset: int = 0) -> dict[str, float]:
+    """Per-clip metrics of ``pred`` against the real test frames. ``mouth_r_synced`` is mouth r with
+    the real track moved by the footage's own audio–video ``offset`` (frames, > 0 = face late;
+    :mod:`facial.audio2face.realign`), found on the speaker part, never on the test part."""
     s, e = clip.test_range
     prof = clip.profile
     real_lm = prof.landmarks[s:e]
@@ -175,6 +179,7 @@ def metrics(pred: FaceParams, clip: SplitClip, basis: fm.ExpressionBasis) -> dic
     m_pred = lip_opening(pred.expression, clip.train, basis)  # the lips alone: fixed (mean) pose
     m_real = fm.mouth_opening(real_lm)  # the real track as tracked in the video
     r = pearson(m_pred, m_real)
+    r_synced = pearson(m_pred[:n - offset], m_real[offset:]) if offset >= 0 else pearson(m_pred[-offset:], m_real[:n + offset])
     face_h = np.linalg.norm(real_lm[:, fm.CHIN, :2] - real_lm[:, fm.FOREHEAD, :2], axis=-1)
     err = np.linalg.norm(_centred(lm[:, fm.MOUTH, :2]) - _centred(real_lm[:, fm.MOUTH, :2]), axis=-1).mean(1)
     rot = layout.ROTATION
@@ -184,7 +189,7 @@ def metrics(pred: FaceParams, clip: SplitClip, basis: fm.ExpressionBasis) -> dic
     train = clip.train.params
     own_std = window_std(train.pose[clip.train.valid][:, rot] if clip.train.valid.any() else train.pose[:, rot], n)
     own_ratio = pred.pose[:, rot].std(0) / np.maximum(own_std, 1e-9)
-    return {"frames": n, "mouth_r": r, "mouth_err_px": float(err.mean()), "mouth_err_pct": float(100 * (err / face_h).mean()),
+    return {"frames": n, "mouth_r": r, "mouth_r_synced": r_synced, "mouth_err_px": float(err.mean()), "mouth_err_pct": float(100 * (err / face_h).mean()),
             "pose_std_ratio": pose_ratio, **{f"pose_std_ratio_{a}": float(v) for a, v in zip(layout.ROTATION_NAMES, axis_ratio)},
             "angular_speed_ratio": float(angular_speed_deg_s(pred.pose, pred.fps) / max(speed_real, 1e-9)),
             **{f"pose_std_ratio_own_{a}": float(v) for a, v in zip(layout.ROTATION_NAMES, own_ratio)},
@@ -204,8 +209,8 @@ def aggregate(rows: list[dict]) -> dict[str, float]:
         if key == "frames":
             continue
         v = np.array([r[key] for r in rows], np.float64)
-        if key == "mouth_r":
-            out["mouth_r_defined"] = bool(np.isfinite(v).all())
+        if key in ("mouth_r", "mouth_r_synced"):
+            out[f"{key}_defined"] = bool(np.isfinite(v).all())
             v = np.nan_to_num(v, nan=0.0)
         out[key] = float((v * w).sum() / w.sum())
     return out
@@ -243,6 +248,8 @@ def evaluate(model: FacialGAN, speakers: dict[str, list[tuple[str, Path]]], *, f
                                    adversarial=fast.adversarial, progress=progress, name=person)
             timings[f"{person} (fast)"] = time.perf_counter() - t0
         for c, td in zip(clips, train_data):
+            # the footage's own audio-video offset, found on the speaker part with the zero-shot model
+            offset = model_offset(model, td, max_lag=OFFSET_MAX_LAG)[0]
             s, e = c.test_range
             n = e - s
             audio = c.test_audio()
@@ -261,7 +268,8 @@ def evaluate(model: FacialGAN, speakers: dict[str, list[tuple[str, Path]]], *, f
             }
             for system in systems:
                 pred = makers[system]()
-                rows.append({"speaker": person, "clip": c.name, "system": system, **metrics(pred, c, basis)})
+                rows.append({"speaker": person, "clip": c.name, "system": system, "av_offset": offset,
+                             **metrics(pred, c, basis, offset=offset)})
     fps = clips[0].profile.fps
     per_speaker = {}
     for person in speakers:
@@ -272,7 +280,8 @@ def evaluate(model: FacialGAN, speakers: dict[str, list[tuple[str, Path]]], *, f
     overall = {}
     for system in systems:
         vals = [per_speaker[p][system] for p in speakers]
-        overall[system] = {k: float(np.mean([v[k] for v in vals])) for k in vals[0] if k not in ("frames", "mouth_r_defined")}
+        overall[system] = {k: float(np.mean([v[k] for v in vals])) for k in vals[0] if k not in ("frames", "mouth_r_defined",
+                                                                                                    "mouth_r_synced_defined")}
     return {"fps": fps, "rows": rows, "per_speaker": per_speaker, "overall": overall, "finetune_seconds": timings,
             "checkpoint": model.weights_id(), "checkpoint_speakers": model.config.speakers, "finetune_steps": finetune_steps,
             "systems": list(systems)}

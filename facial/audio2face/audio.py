@@ -32,3 +32,96 @@ class LifteredLogMelEncoder(LogMelEncoder):
         ceps -= ceps.mean(0, keepdims=True)  # cepstral mean normalisation (per utterance)
         smooth = idct(ceps, type=2, norm="ortho", axis=1)
         return ((smooth - smooth.mean(0, keepdims=True)) / (smooth.std(0, keepdims=True) + 1e-3)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- phones
+#: The phone set of CMUdict / pocketsphinx's en-us model (39 phones) plus silence, in feature order.
+PHONES: tuple[str, ...] = ("SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
+                           "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH",
+                           "UW", "V", "W", "Y", "Z", "ZH")
+PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
+PHONE_RATE = 100  # pocketsphinx frames per second (10 ms)
+
+
+class PhoneRecogniserMissing(RuntimeError):
+    """pocketsphinx (the phone recogniser of the ``phones`` features) is not installed."""
+
+
+def recognise_phones(samples: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """Frame-level phone labels ``[S]`` (indices into :data:`PHONES`, one per 10 ms) of 16 kHz mono speech.
+
+    pocketsphinx's phone-loop decoder (``allphone`` with the en-us phone language model; the acoustic
+    model and the phone LM ship inside the ``pocketsphinx`` wheel — nothing is downloaded) gives the
+    best phone sequence with its segment boundaries; fillers and noise count as silence. Frame ``s``
+    covers ``[s·10 ms, s·10 ms + 25.6 ms)``. The recogniser is English; on other languages it still
+    returns the nearest English phones (coarser, and the log-mel part of the features is kept).
+    """
+    if sample_rate != 16000:
+        raise ValueError(f"the phone recogniser reads 16 kHz speech, got {sample_rate} Hz")
+    try:
+        import os
+
+        from pocketsphinx import Decoder, get_model_path
+    except ImportError as exc:  # pragma: no cover - pocketsphinx is in requirements.txt
+        raise PhoneRecogniserMissing("the 'phones' speech features need pocketsphinx: pip install pocketsphinx") from exc
+    model = get_model_path()
+    decoder = Decoder(hmm=os.path.join(model, "en-us", "en-us"), allphone=os.path.join(model, "en-us", "en-us-phone.lm.bin"),
+                      lw=2.0, beam=1e-20, pbeam=1e-20, bestpath=True, loglevel="FATAL")
+    pcm = (np.clip(np.asarray(samples, np.float32), -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    n = int(np.ceil(len(samples) / (sample_rate / PHONE_RATE)))
+    labels = np.zeros(n, np.int64)  # 0 = SIL
+    for seg in decoder.seg():
+        index = PHONE_INDEX.get(seg.word, 0)
+        labels[max(seg.start_frame, 0):min(seg.end_frame + 1, n)] = index
+    return labels
+
+
+def phone_posteriors(labels: np.ndarray, n_steps: int, sigma: float = 1.5, shift: int = 1) -> np.ndarray:
+    """One-hot phone labels ``[S]`` → soft ``[n_steps, len(PHONES)]`` on the log-mel grid: shifted by
+    ``shift`` steps (a pocketsphinx frame's centre is ≈ 13 ms after its start, a log-mel step is centred
+    on it), padded with silence or cut to ``n_steps``, and blurred over time with a Gaussian of ``sigma``
+    steps so that boundaries are soft (rows still sum to 1)."""
+    from facial.audio2face.smoothing import gaussian
+
+    idx = np.zeros(n_steps, np.int64)
+    src = np.asarray(labels, np.int64)[: max(n_steps - shift, 0)]
+    idx[shift:shift + len(src)] = src
+    onehot = np.eye(len(PHONES), dtype=np.float32)[idx]
+    if sigma > 0:
+        onehot = gaussian(onehot, sigma)
+    return onehot.astype(np.float32)
+
+
+@dataclass
+class PhoneLogMelEncoder(LogMelEncoder):
+    """Log-mel (optionally liftered) followed by ``len(PHONES)`` soft phone channels per step:
+    ``[S, n_mels + 40]``. The phones are the voice-independent part (the paper fed DeepSpeech's
+    character logits for the same reason); the log-mel keeps what the English recogniser misses."""
+
+    lifter: int = 0
+    phone_sigma: float = 1.5
+    name: str = "logmel80-phones40"
+
+    @property
+    def dim(self) -> int:
+        return self.n_mels + len(PHONES)
+
+    def spectrogram(self, audio: AudioClip) -> np.ndarray:
+        if self.lifter > 0:
+            base = LifteredLogMelEncoder(**{f: getattr(self, f) for f in ("sample_rate", "n_mels", "hop_ms", "win_ms", "window",
+                                                                          "fmin", "fmax")}, lifter=self.lifter)
+        else:
+            base = LogMelEncoder(self.sample_rate, self.n_mels, self.hop_ms, self.win_ms, self.window, self.fmin, self.fmax)
+        mel = base.spectrogram(audio)
+        if self.hop_ms != 1000.0 / PHONE_RATE:
+            raise ValueError(f"the phone channels are on a {1000 / PHONE_RATE:.0f} ms grid; this encoder's hop is {self.hop_ms} ms")
+        samples = audio.samples
+        if audio.sample_rate != 16000:
+            import librosa
+
+            samples = librosa.resample(samples, orig_sr=audio.sample_rate, target_sr=16000)
+        phones = phone_posteriors(recognise_phones(samples, 16000), len(mel), self.phone_sigma)
+        return np.concatenate([mel, phones], axis=1)

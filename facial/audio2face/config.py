@@ -135,6 +135,12 @@ class FinetuneConfig:
     ``--threads`` is not given (0 = leave torch's default). The library never sets it: thread counts
     are process-wide, so only entry points set them (the app: ``FACIAL_THREADS``, default 1). The
     batches are small, and on a shared 2-core machine two threads were measured 4× slower than one.
+    ``freeze_audio``: fine-tune everything but the audio encoders (the frame encoder and the context
+    branch's input convolutions), so the speaker's few seconds adapt the mapping, not the features.
+    ``augment``: the pretraining's audio-feature augmentation also while fine-tuning.
+    ``realign_max_lag``: before fine-tuning, find the clip's own audio–video offset (up to this many
+    frames) against the generic model's zero-shot prediction and take it out
+    (:mod:`facial.audio2face.realign`); 0 = off.
     """
 
     lr: float = 3e-4
@@ -148,6 +154,9 @@ class FinetuneConfig:
     full_max_seconds: float = 600.0
     full_batch_size: int = 8
     full_adversarial: bool = True
+    freeze_audio: bool = False
+    augment: bool = False
+    realign_max_lag: int = 0
 
     def budget(self, effort: str) -> EffortBudget:
         """The :class:`EffortBudget` of ``"fast"`` or ``"full"``."""
@@ -163,15 +172,31 @@ class AudioConfig(LogMelEncoder):
 
     The fields and defaults are :class:`facial.audio.features.LogMelEncoder`'s; only the values
     travel with the weights. ``lifter`` > 0 selects the pitch-free cepstrally liftered log-mel of
-    :class:`facial.audio2face.audio.LifteredLogMelEncoder` (keep that many cepstral coefficients).
+    :class:`facial.audio2face.audio.LifteredLogMelEncoder` (keep that many cepstral coefficients);
+    ``phones`` appends 40 soft phone channels from pocketsphinx's phone recogniser
+    (:class:`facial.audio2face.audio.PhoneLogMelEncoder`).
     """
 
     lifter: int = 0
+    phones: bool = False
+
+    @property
+    def dim(self) -> int:
+        """Channels per audio step: ``n_mels`` (+ 40 phone channels with ``phones``)."""
+        from facial.audio2face.audio import PHONES
+
+        return self.n_mels + (len(PHONES) if self.phones else 0)
 
     def encoder(self) -> LogMelEncoder:
-        """The matching :class:`~facial.audio.features.LogMelEncoder` (or the liftered one)."""
+        """The matching :class:`~facial.audio.features.LogMelEncoder` (or the liftered one, or the one with phones)."""
         fields = asdict(self)
         lifter = int(fields.pop("lifter", 0))
+        phones = bool(fields.pop("phones", False))
+        if phones:
+            from facial.audio2face.audio import PhoneLogMelEncoder
+
+            fields["name"] = f"logmel{self.n_mels}{f'-lifter{lifter}' if lifter else ''}-phones"
+            return PhoneLogMelEncoder(**fields, lifter=lifter)
         if lifter > 0:
             from facial.audio2face.audio import LifteredLogMelEncoder
 

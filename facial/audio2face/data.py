@@ -34,7 +34,9 @@ class ClipData:
     - ``features [T, W, D]``: audio windows per video frame;
     - ``params [T, 7+K]``: raw parameter array (:func:`facial.layout.to_array` layout);
     - ``pose_mean`` / ``pose_std [6]``: the clip's pose statistics (pose is z-scored per clip);
-    - ``style``: speaker-embedding index (0 = generic).
+    - ``style``: speaker-embedding index (0 = generic);
+    - ``valid [T]``: frames where a face was tracked (``None`` = all); training windows with too few
+      tracked frames are skipped (:class:`SequenceDataset`), since the others hold filled-in values.
     """
 
     name: str
@@ -45,10 +47,13 @@ class ClipData:
     pose_mean: np.ndarray
     pose_std: np.ndarray
     style: int = 0
+    valid: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.features) != len(self.params):
             raise ValueError(f"{self.name}: {len(self.features)} audio windows for {len(self.params)} frames")
+        if self.valid is not None and len(self.valid) != len(self.params):
+            raise ValueError(f"{self.name}: {len(self.valid)} validity flags for {len(self.params)} frames")
 
     def __len__(self) -> int:
         return len(self.params)
@@ -63,7 +68,8 @@ class ClipData:
         if len(params) == 0:
             raise ValueError(f"{self.name}: empty slice [{start}, {stop})")
         mean, std = (pose_statistics(from_array(params)[0], pose_std_floor) if restat else (self.pose_mean, self.pose_std))
-        return ClipData(f"{self.name}[{start}:{stop}]", self.speaker, self.features[start:stop], params, self.fps, mean, std, self.style)
+        return ClipData(f"{self.name}[{start}:{stop}]", self.speaker, self.features[start:stop], params, self.fps, mean, std, self.style,
+                        None if self.valid is None else self.valid[start:stop])
 
 
 def pad_reflect(clip: ClipData, length: int) -> ClipData:
@@ -79,7 +85,22 @@ def pad_reflect(clip: ClipData, length: int) -> ClipData:
     idx = np.arange(length) % period
     idx = np.where(idx >= n, period - idx, idx)
     return ClipData(f"{clip.name}[pad {length}]", clip.speaker, clip.features[idx], clip.params[idx], clip.fps, clip.pose_mean,
-                    clip.pose_std, clip.style)
+                    clip.pose_std, clip.style, None if clip.valid is None else clip.valid[idx])
+
+
+def retime(clip: ClipData, speed: float, features: np.ndarray) -> ClipData:
+    """``clip`` played ``speed`` times faster: its parameter tracks resampled (linearly) onto
+    ``len(features)`` frames, frame ``k`` showing the original time ``k · speed``; ``features`` are
+    the audio windows of the sped-up speech. Pose statistics stay the clip's."""
+    n_new = len(features)
+    t = np.clip(np.arange(n_new) * float(speed), 0, len(clip) - 1)
+    lo = np.floor(t).astype(int)
+    hi = np.minimum(lo + 1, len(clip) - 1)
+    w = (t - lo)[:, None].astype(np.float32)
+    params = (1 - w) * clip.params[lo] + w * clip.params[hi]
+    valid = None if clip.valid is None else clip.valid[lo] & clip.valid[hi]
+    return ClipData(f"{clip.name}~x{speed:.3f}", clip.speaker, features, params.astype(clip.params.dtype), clip.fps, clip.pose_mean,
+                    clip.pose_std, clip.style, valid)
 
 
 def clip_from_profile(profile: SpeakerProfile, audio: AudioClip, encoder, *, name: str = "", speaker: str = "",
@@ -92,7 +113,7 @@ def clip_from_profile(profile: SpeakerProfile, audio: AudioClip, encoder, *, nam
     valid = np.asarray(profile.valid, bool)
     mean, std = pose_statistics(profile.params.pose[valid] if valid.any() else profile.params.pose, pose_std_floor)
     return ClipData(name or (profile.directory.name if profile.directory else "clip"), speaker or name, features.windows,
-                    params, profile.fps, mean, std)
+                    params, profile.fps, mean, std, valid=None if valid.all() else valid)
 
 
 def profile_audio(profile: SpeakerProfile) -> AudioClip:
@@ -154,13 +175,16 @@ class SequenceDataset(Dataset):
 
     ``normalise(params, pose_mean, pose_std)`` maps a raw ``[T, P]`` array to network space
     (:meth:`facial.audio2face.FacialGAN.normalise`). Clips shorter than ``seq_len`` are skipped
-    (with a log line).
+    (with a log line), and so are windows in which fewer than ``min_valid`` of the frames had a
+    tracked face (the rest of a profile's frames hold filled-in parameters that do not follow the
+    speech); a clip none of whose windows reaches that keeps its best-tracked windows.
     """
 
     clips: Sequence[ClipData]
     normalise: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     seq_len: int
     stride: int = 1
+    min_valid: float = 0.9
     index: list[tuple[int, int]] = field(init=False, default_factory=list)
     targets: list[np.ndarray] = field(init=False, default_factory=list)
 
@@ -168,7 +192,7 @@ class SequenceDataset(Dataset):
         if self.seq_len < 1 or self.stride < 1:
             raise ValueError(f"seq_len and stride must be ≥ 1, got {self.seq_len}, {self.stride}")
         self.targets = [self.normalise(c.params, c.pose_mean, c.pose_std) for c in self.clips]
-        skipped = []
+        skipped, untracked = [], []
         for i, clip in enumerate(self.clips):
             n = len(clip)
             if n < self.seq_len:
@@ -177,9 +201,19 @@ class SequenceDataset(Dataset):
             starts = list(range(0, n - self.seq_len + 1, self.stride))
             if starts[-1] != n - self.seq_len:
                 starts.append(n - self.seq_len)
+            if clip.valid is not None:
+                tracked = np.concatenate([[0], np.cumsum(np.asarray(clip.valid, bool))])
+                counts = np.array([tracked[s + self.seq_len] - tracked[s] for s in starts])
+                bar = min(self.min_valid * self.seq_len, counts.max())  # no window passes: the best-tracked ones stay
+                kept = [s for s, c in zip(starts, counts) if c >= bar]
+                if len(kept) < len(starts):
+                    untracked.append(f"{clip.name} ({len(starts) - len(kept)}/{len(starts)})")
+                starts = kept
             self.index += [(i, s) for s in starts]
         if skipped:
             log.info("%d clip(s) shorter than %d frames skipped: %s", len(skipped), self.seq_len, ", ".join(skipped))
+        if untracked:
+            log.info("windows with under %.0f%% tracked frames skipped: %s", 100 * self.min_valid, ", ".join(untracked))
         if not self.index:
             raise ValueError(f"no training window of {self.seq_len} frames: all clips are shorter")
 

@@ -46,13 +46,28 @@ def finetune_clips(model: FacialGAN, clips: Sequence, *, steps: int, max_seconds
     tuned = model.copy().to("cpu")
     base_id = model.weights_id()
     clips = [dataclasses.replace(c, style=0) for c in clips]
+    if cfg.finetune.realign_max_lag > 0:
+        from facial.audio2face.realign import model_offset, shift_clip
+
+        offsets = [model_offset(model, c, max_lag=cfg.finetune.realign_max_lag)[0] for c in clips]
+        if any(offsets):
+            log.info("audio-video offset of the speaker's clip(s), taken out before fine-tuning (frames; > 0 = face late): %s", offsets)
+        clips = [shift_clip(c, lag) for c, lag in zip(clips, offsets)]
     seq_len = min(cfg.seq_len, min(len(c) for c in clips))
     ft = cfg.finetune
     full = ft.budget("full")
     batch_size = batch_size or full.batch_size
     adversarial = full.adversarial if adversarial is None else adversarial
+    augment = None
+    if ft.augment:
+        from facial.audio2face.augment import AugmentConfig
+
+        augment = AugmentConfig()
     tc = TrainConfig(steps=steps, batch_size=batch_size, lr=lr or ft.lr, stride=ft.stride, seq_len=seq_len, style_dropout=0.0,
-                     max_seconds=max_seconds, log_every=max(1, min(50, steps // 4 or 1)), device="cpu")
+                     max_seconds=max_seconds, log_every=max(1, min(50, steps // 4 or 1)), device="cpu", augment=augment)
+    if ft.freeze_audio:
+        for module in (tuned.frame, tuned.context.encoder):
+            module.requires_grad_(False)
     t0 = time.perf_counter()
 
     def on_step(step: int, total: int, terms: dict) -> None:
@@ -66,6 +81,7 @@ def finetune_clips(model: FacialGAN, clips: Sequence, *, steps: int, max_seconds
     if steps > 0:
         result = train(tuned, clips, tc, discriminator=Discriminator(cfg) if adversarial else None, progress=progress,
                        callback=on_step, desc="finetune")
+    tuned.requires_grad_(True)
     calibrate_pose_gain(tuned, clips, cfg.inference.max_pose_gain)
     tuned.config.personalised_for = name or clips[0].speaker
     tuned.config.provenance = {**cfg.provenance, "finetune": {"base": base_id, "steps": result.steps if result else 0,

@@ -108,7 +108,7 @@ class FrameEncoder(nn.Module):
     def __init__(self, cfg: FacialGANConfig):
         super().__init__()
         layers: list[nn.Module] = []
-        c_in, length = cfg.audio.n_mels, cfg.audio.window
+        c_in, length = cfg.audio.dim, cfg.audio.window
         pad = cfg.frame_kernel // 2
         for c in cfg.frame_channels:
             layers += [nn.Conv1d(c_in, c, cfg.frame_kernel, 2, pad), _norm(c, cfg.norm_groups), nn.LeakyReLU(cfg.negative_slope)]
@@ -133,7 +133,7 @@ class ContextEncoder(nn.Module):
         self.window = cfg.audio.window
         c = cfg.context_channels
         layers: list[nn.Module] = []
-        c_in = cfg.context_steps * cfg.audio.n_mels
+        c_in = cfg.context_steps * cfg.audio.dim
         for _ in range(cfg.context_layers):
             layers += [nn.Conv1d(c_in, c, 3, 1, 1), _norm(c, cfg.norm_groups), nn.LeakyReLU(cfg.negative_slope)]
             c_in = c
@@ -191,8 +191,8 @@ class FacialGAN(TorchCheckpointMixin, nn.Module):
             raise ValueError(f"audio must be [B, T, W, D], got {tuple(audio.shape)}")
         b, t, w, d = audio.shape
         cfg = self.config
-        if (w, d) != (cfg.audio.window, cfg.audio.n_mels):
-            raise ValueError(f"audio windows are {w}×{d}, this model expects {cfg.audio.window}×{cfg.audio.n_mels}")
+        if (w, d) != (cfg.audio.window, cfg.audio.dim):
+            raise ValueError(f"audio windows are {w}×{d}, this model expects {cfg.audio.window}×{cfg.audio.dim}")
         if first.shape != (b, cfg.param_dim):
             raise ValueError(f"first must be [B, {cfg.param_dim}], got {tuple(first.shape)}")
         if style is None:

@@ -46,6 +46,9 @@ class TrainConfig:
     windows (the reference's "sliding distance" 5). ``seq_len``: group length for training
     (``None`` = the model's). ``style_dropout``: probability of training a window with the generic
     style (index 0) instead of its speaker's, so the generic embedding serves unseen speakers.
+    ``ema``: with a decay in (0, 1) an exponential moving average of the weights
+    (:class:`torch.optim.swa_utils.AveragedModel`) is what gets validated and what the model holds at
+    the end (steadier than the last step's weights on small data).
     """
 
     steps: int = 3000
@@ -67,6 +70,8 @@ class TrainConfig:
     augment: "AugmentConfig | None" = None
     validate_every: int = 0
     min_clip_frames: int = 0  # pretraining: clips this long but shorter than seq_len are padded (data.pad_reflect); 0 = left out
+    realign_max_lag: int = 0  # pretraining: take audio-video offsets up to this many frames out of the clips (0 = off)
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off): validated, kept and returned
 
 
 @dataclass
@@ -98,6 +103,7 @@ class TrainStep:
         self.opt_g = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=betas, weight_decay=config.weight_decay)
         self.opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=betas) if disc is not None else None
         self.n_styles = model.config.n_styles
+        self.spectral = model.config.audio.n_mels  # augmentation shifts/masks the log-mel bins, not appended channels
 
     def _style(self, style: torch.Tensor) -> torch.Tensor:
         """Style indices with some replaced by the generic one (0), at rate ``style_dropout``."""
@@ -111,10 +117,10 @@ class TrainStep:
         """Augment this rank's windows with the draws of their rows of the global batch (every rank
         draws for the whole batch from the same generator; each window is augmented independently)."""
         if self.world == 1:
-            return augment_audio(audio, self.config.augment, self.aug_gen)
+            return augment_audio(audio, self.config.augment, self.aug_gen, self.spectral)
         full = audio.new_zeros((len(audio) * self.world, *audio.shape[1:]))
         full[self.rank::self.world] = audio
-        return augment_audio(full, self.config.augment, self.aug_gen)[self.rank::self.world]
+        return augment_audio(full, self.config.augment, self.aug_gen, self.spectral)[self.rank::self.world]
 
     def __call__(self, batch: Batch, step: int) -> dict[str, float]:
         config, disc = self.config, self.disc
@@ -165,6 +171,17 @@ class _BestWeights:
             model.load_state_dict(self.state)
             log.info("%s: restored the weights of step %d (validation score %.4f)", self.desc, self.result.best_step,
                      self.result.best_score)
+
+
+def _averaged(model: FacialGAN, decay: float):
+    """An EMA copy of ``model`` (``None`` when ``decay`` is 0)."""
+    if not decay:
+        return None
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"ema must be 0 (off) or a decay in (0, 1), got {decay}")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _loader(dataset: SequenceDataset, config: TrainConfig, rank: int = 0, world: int = 1):
@@ -237,12 +254,16 @@ def train(model: FacialGAN, clips: Sequence[ClipData], config: TrainConfig, *, d
     step, epoch = 0, 0
     timed_out = False
     best = _BestWeights(validate, result, desc, main) if validate is not None and config.validate_every > 0 else None
+    ema = _averaged(model, config.ema)
+    kept = ema.module if ema is not None else model  # the weights that are validated and returned
     while step < config.steps:
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
         epoch += 1
         for batch in loader:
             terms = train_step(batch, step)
+            if ema is not None:
+                ema.update_parameters(model)
             for k, v in terms.items():
                 running.setdefault(k, []).append(v)
             step += 1
@@ -262,12 +283,14 @@ def train(model: FacialGAN, clips: Sequence[ClipData], config: TrainConfig, *, d
                 if main:
                     log.info("%s step %d: %s", desc, step, ", ".join(f"{k} {v:.4f}" for k, v in avg.items()))
             if best is not None and (step % config.validate_every == 0 or done):
-                best(model, step)
+                best(kept, step)
             if done:
                 break
         if step >= config.steps or timed_out:
             break
     bar.close()
+    if ema is not None:
+        model.load_state_dict(ema.module.state_dict())
     if best is not None:
         best.restore(model)
     result.steps = step

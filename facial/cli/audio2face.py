@@ -47,7 +47,7 @@ def _split(names: str | None) -> list[str]:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     """Handler of ``facial train audio2face``: arguments → configs → :func:`facial.training.pretrain.pretrain_from_data`."""
-    from facial.audio2face.augment import AugmentConfig
+    from facial.audio2face.augment import AugmentConfig, VoiceAugment
     from facial.audio2face.distributed import teardown_distributed
     from facial.audio2face.trainer import TrainConfig
     from facial.training.pretrain import pretrain_from_data
@@ -58,11 +58,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, stride=args.stride, seq_len=args.seq_len,
                      max_seconds=args.max_minutes * 60 if args.max_minutes else None, device=args.device, seed=args.seed,
                      augment=AugmentConfig() if args.augment else None, validate_every=args.validate_every if val_speakers else 0,
-                     min_clip_frames=args.min_clip_frames)
+                     min_clip_frames=args.min_clip_frames, ema=args.ema, realign_max_lag=args.realign_max_lag)
     command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     pretrain_from_data(args.data, args.output, cfg, tc, profiles_dir=args.profiles_dir, manifest=args.manifest,
                        origins=args.origins.split(","), exclude_speakers=_split(args.exclude_speakers), val_speakers=val_speakers,
-                       init=args.init, progress=not args.quiet, provenance={"command": command})
+                       init=args.init, progress=not args.quiet, provenance={"command": command},
+                       voices=VoiceAugment(variants=args.voice_variants) if args.voice_variants > 0 else None)
     teardown_distributed()  # under torchrun: every rank waits for rank 0's checkpoint, then leaves the group
     return 0
 
@@ -179,6 +180,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--max-minutes", type=float, help="stop after this much wall time")
     a.add_argument("--min-clip-frames", type=int, default=0,
                    help="pad clips at least this long but shorter than the group length back and forth in time (0: leave them out)")
+    a.add_argument("--voice-variants", type=int, default=0,
+                   help="copies of every training clip in other voices (speed ±10 %%, pitch ±2 semitones, noise; default 0)")
+    a.add_argument("--realign-max-lag", type=int, default=0,
+                   help="find each clip's audio-video offset (up to this many frames) and take it out before training (default 0 = off)")
+    a.add_argument("--ema", type=float, default=0.0,
+                   help="decay of an exponential moving average of the weights, e.g. 0.99 (validated and saved; default 0 = off)")
     a.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     a.add_argument("--threads", type=int, help="torch CPU threads")
     a.add_argument("--seed", type=int, default=0)

@@ -113,12 +113,22 @@ def discover(data: str | Path, *, profiles_dir: str | Path | None = None, manife
 
 
 def load_clips(entries: Sequence[ProfileEntry], encoder, *, min_frames: int = 2, pose_std_floor: float = 1e-3,
-               progress: bool = True) -> list[ClipData]:
-    """Load profiles and their audio into :class:`ClipData` (clips without audio or too short are skipped)."""
+               progress: bool = True, voices=None, seed: int = 0) -> list[ClipData]:
+    """Load profiles and their audio into :class:`ClipData` (clips without audio or too short are skipped).
+
+    With ``voices`` (:class:`facial.audio2face.augment.VoiceAugment`) every clip is followed by
+    ``voices.variants`` copies in other voices (same speaker, retimed face tracks), drawn from ``seed``.
+    """
     from tqdm.auto import tqdm
 
-    from facial.speaker.profile import load_profile
+    import numpy as np
 
+    from facial.audio2face.augment import voice_variant
+    from facial.audio2face.data import retime
+    from facial.speaker.profile import load_profile
+    from facial.types import AudioClip
+
+    rng = np.random.default_rng(seed)
     clips = []
     for entry in tqdm(entries, desc="clips", disable=not progress):
         profile = load_profile(entry.directory)
@@ -130,5 +140,11 @@ def load_clips(entries: Sequence[ProfileEntry], encoder, *, min_frames: int = 2,
         except ValueError as exc:
             log.warning("skipping %s: %s", entry.name, exc)
             continue
-        clips.append(clip_from_profile(profile, audio, encoder, name=entry.name, speaker=entry.speaker, pose_std_floor=pose_std_floor))
+        clip = clip_from_profile(profile, audio, encoder, name=entry.name, speaker=entry.speaker, pose_std_floor=pose_std_floor)
+        clips.append(clip)
+        for _ in range(voices.variants if voices is not None else 0):
+            samples, speed = voice_variant(audio.samples, audio.sample_rate, voices, rng)
+            n_new = max(2, int(round(len(clip) / speed)))
+            features = encoder(AudioClip(samples, audio.sample_rate), profile.fps, n_new).windows
+            clips.append(retime(clip, speed, features))
     return clips

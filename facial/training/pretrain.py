@@ -59,6 +59,11 @@ def pretrain(clips: Sequence[ClipData], model_config: FacialGANConfig, train_con
     if k != {model_config.n_expression}:
         raise ValueError(f"clips have expression sizes {sorted(k)}, the config {model_config.n_expression}")
     seq_len = train_config.seq_len or model_config.seq_len
+    moved: dict[str, int] = {}
+    if train_config.realign_max_lag > 0:
+        from facial.audio2face.realign import realign_clips
+
+        clips, moved = realign_clips(clips, basis, max_lag=train_config.realign_max_lag)
     pad_from = int(train_config.min_clip_frames or 0)
     if pad_from > 0:
         padded = [c.name for c in clips if pad_from <= len(c) < seq_len]
@@ -91,7 +96,7 @@ def pretrain(clips: Sequence[ClipData], model_config: FacialGANConfig, train_con
     model.to("cpu")
     calibrate_pose_gain(model, clips, cfg.inference.max_pose_gain)
     model.config.provenance = {**(provenance or {}), "train": asdict(train_config), "steps_done": result.steps,
-                               "seconds": round(result.seconds, 1), "clips": [c.name for c in clips],
+                               "seconds": round(result.seconds, 1), "clips": [c.name for c in clips], "av_offsets": moved,
                                "final_losses": result.final, "validation_clips": [v.name for v in validation],
                                "validation": result.validation, "best_step": result.best_step, "best_score": result.best_score,
                                "losses_at_best_step": next((h for h in result.history if h["step"] == result.best_step), None)}
@@ -102,13 +107,15 @@ def pretrain_from_data(data: str | Path, output: str | Path, model_config: Facia
                        profiles_dir: str | Path | None = None, manifest: str | Path | None = None,
                        origins: Sequence[str] = DEFAULT_ORIGINS, exclude_speakers: Sequence[str] = (),
                        val_speakers: Sequence[str] = (), init: FacialGAN | str | Path | None = None, progress: bool = True,
-                       provenance: dict | None = None) -> tuple[FacialGAN, TrainResult]:
+                       provenance: dict | None = None, voices=None) -> tuple[FacialGAN, TrainResult]:
     """Discover the corpus in ``data`` (see :func:`~facial.training.corpus.discover`), pretrain, and
     save the checkpoint plus ``training_log.json`` to ``output`` (on the main process only).
 
     ``val_speakers`` are kept out of training and used for early stopping; ``init`` is a model, a
     checkpoint folder or a Hugging Face repo id to start from; ``provenance`` is recorded in the
-    checkpoint's config beside ``data`` and the held-out speakers.
+    checkpoint's config beside ``data`` and the held-out speakers. ``voices``
+    (:class:`facial.audio2face.augment.VoiceAugment`) adds copies of every training clip in other
+    voices (not of the validation clips).
     """
     val_speakers = list(val_speakers)
     exclude = list(exclude_speakers)
@@ -120,11 +127,14 @@ def pretrain_from_data(data: str | Path, output: str | Path, model_config: Facia
         raise ValueError(f"none of the validation speakers {val_speakers} is in the data")
     if not entries:
         raise ValueError(f"no usable training clips in {data}")
-    clips = load_clips(entries, model_config.audio.encoder(), progress=progress, pose_std_floor=model_config.inference.pose_std_floor)
+    clips = load_clips(entries, model_config.audio.encoder(), progress=progress, pose_std_floor=model_config.inference.pose_std_floor,
+                       voices=voices, seed=train_config.seed)
     validation = load_validation(val_entries)
     if init is not None and not isinstance(init, FacialGAN):
         init = FacialGAN.from_pretrained(init)
     provenance = {**(provenance or {}), "data": str(data), "held_out_speakers": exclude}
+    if voices is not None:
+        provenance["voices"] = asdict(voices)
     model, result = pretrain(clips, model_config, train_config, init=init, progress=progress, provenance=provenance,
                              validation=validation)
     if is_main_process():

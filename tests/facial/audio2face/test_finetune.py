@@ -22,6 +22,20 @@ def test_finetune_returns_a_personalised_copy(trained_tiny):
     assert len(animate(tuned, audio, profile)) == len(profile)
 
 
+def test_finetune_with_frozen_audio_encoders_changes_only_the_rest(trained_tiny):
+    profile, audio = make_speaker(6.0, seed=12)
+    base = trained_tiny.copy()
+    base.config = base.config.replace(finetune={**base.config.to_dict()["finetune"], "freeze_audio": True, "augment": True})
+    tuned = finetune(base, profile, audio, steps=4, progress=False, lr=1e-2)
+    frozen = ("frame.", "context.encoder.")
+    before = dict(base.state_dict())
+    for k, v in tuned.state_dict().items():
+        if k.startswith(frozen):
+            torch.testing.assert_close(v, before[k])
+    assert any(not torch.equal(v, before[k]) for k, v in tuned.state_dict().items() if v.dtype.is_floating_point and not k.startswith(frozen))
+    assert all(p.requires_grad for p in tuned.parameters())  # the returned model trains normally again
+
+
 def test_personalised_caches_in_the_profile(trained_tiny, tmp_path):
     from facial import media
 

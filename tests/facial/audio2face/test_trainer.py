@@ -87,3 +87,58 @@ def test_short_clips_are_padded_back_and_forth_for_pretraining():
         pretrain([clip], cfg, TrainConfig(steps=1, batch_size=2), basis=synthetic_basis(), progress=False)
     model, result = pretrain([clip], cfg, TrainConfig(steps=2, batch_size=2, min_clip_frames=20), basis=synthetic_basis(), progress=False)
     assert result.steps == 2 and model.config.provenance["clips"] == [padded.name]
+
+
+def test_ema_weights_are_the_average_that_is_validated_and_returned():
+    """Known answer: e_1 = w_1, e_k = d·e_(k-1) + (1-d)·w_k over the per-step weights w_k."""
+    from facial.audio2face.trainer import TrainConfig, train
+
+    cfg = tiny_config()
+    clips = make_clips(4.0, [1], cfg)
+    decay, steps = 0.8, 6
+    model = FacialGAN(cfg)
+    per_step, validated = [], []
+
+    def keep(step, total, terms):
+        per_step.append({k: v.detach().clone() for k, v in model.named_parameters()})
+
+    def validate(m):
+        validated.append({k: v.detach().clone() for k, v in m.named_parameters()})
+        return float(len(validated))  # the last validation scores best
+
+    tc = TrainConfig(steps=steps, batch_size=2, lr=1e-2, log_every=3, ema=decay, validate_every=3)
+    result = train(model, clips, tc, progress=False, callback=keep, validate=validate)
+    expected = dict(per_step[0])
+    for w in per_step[1:]:
+        expected = {k: decay * expected[k] + (1 - decay) * w[k] for k in w}
+    assert result.best_step == steps and len(validated) == 2
+    for k, v in model.named_parameters():
+        torch.testing.assert_close(v, expected[k])
+        torch.testing.assert_close(validated[-1][k], expected[k])
+    assert any(not torch.allclose(v, per_step[-1][k]) for k, v in model.named_parameters())  # not the last step's weights
+    with pytest.raises(ValueError, match="ema"):
+        train(FacialGAN(cfg), clips, TrainConfig(steps=1, batch_size=2, ema=1.5), progress=False)
+
+
+def test_windows_without_a_tracked_face_are_not_trained_on():
+    import dataclasses
+
+    cfg = tiny_config()
+    clip = make_clips(4.0, [1], cfg)[0]
+    n, L = len(clip), cfg.seq_len
+    model = FacialGAN(cfg)
+    valid = np.ones(n, bool)
+    valid[n // 2:n // 2 + 20] = False  # the face was lost for 20 frames
+    ds = SequenceDataset([dataclasses.replace(clip, valid=valid)], model.normalise, L, stride=1, min_valid=0.9)
+    full = SequenceDataset([clip], model.normalise, L, stride=1)
+    assert 0 < len(ds) < len(full)
+    for _, s in ds.index:
+        assert valid[s:s + L].mean() >= 0.9
+    # a clip whose windows all fall short keeps its best-tracked ones instead of failing
+    sparse = np.ones(n, bool)
+    sparse[::4] = False
+    kept = SequenceDataset([dataclasses.replace(clip, valid=sparse)], model.normalise, L, stride=1, min_valid=0.9)
+    counts = [sparse[s:s + L].sum() for s in range(n - L + 1)]
+    assert len(kept) == sum(c == max(counts) for c in counts)
+    # slicing and retiming carry the flags
+    assert dataclasses.replace(clip, valid=valid).slice(n // 2, n).valid[:20].sum() == 0
