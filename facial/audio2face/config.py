@@ -155,8 +155,8 @@ class FinetuneConfig:
     full_batch_size: int = 8
     full_adversarial: bool = True
     freeze_audio: bool = False
-    augment: bool = False
-    realign_max_lag: int = 0
+    augment: bool = True
+    realign_max_lag: int = 8
 
     def budget(self, effort: str) -> EffortBudget:
         """The :class:`EffortBudget` of ``"fast"`` or ``"full"``."""
@@ -173,12 +173,13 @@ class AudioConfig(LogMelEncoder):
     The fields and defaults are :class:`facial.audio.features.LogMelEncoder`'s; only the values
     travel with the weights. ``lifter`` > 0 selects the pitch-free cepstrally liftered log-mel of
     :class:`facial.audio2face.audio.LifteredLogMelEncoder` (keep that many cepstral coefficients);
-    ``phones`` appends 40 soft phone channels from pocketsphinx's phone recogniser
-    (:class:`facial.audio2face.audio.PhoneLogMelEncoder`).
+    ``phones`` (the default for new checkpoints; issue #13) appends 40 soft phone channels from
+    pocketsphinx's phone recogniser (:class:`facial.audio2face.audio.PhoneLogMelEncoder`); a
+    ``config.json`` written before the option existed has no ``phones`` key and reads as ``False``.
     """
 
     lifter: int = 0
-    phones: bool = False
+    phones: bool = True
 
     @property
     def dim(self) -> int:
@@ -284,6 +285,8 @@ class FacialGANConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown FacialGANConfig keys: {sorted(unknown)}")
+        if isinstance(data.get("audio"), dict) and "phones" not in data["audio"]:
+            data["audio"] = {**data["audio"], "phones": False}  # checkpoints from before the phone channels: plain log-mel
         for key, kind in nested.items():
             if key in data and isinstance(data[key], dict):
                 sub_known = {f.name for f in dataclasses.fields(kind)}

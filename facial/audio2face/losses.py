@@ -51,6 +51,8 @@ def sync_term(model: FacialGAN, pred: torch.Tensor, audio: torch.Tensor) -> torc
     from facial.sync_expert.loss import frozen_expert, sync_loss
 
     a = model.config.audio
+    if a.lifter:
+        raise ValueError("the sync loss reads plain log-mel; this model's audio is liftered (audio.lifter > 0)")
     if a.hop_ms != 10.0 or a.sample_rate != 16000 or a.window < 8:
         raise ValueError(f"the sync loss reads 10 ms log-mel steps at 16 kHz from windows of ≥ 8 steps; this model's audio is "
                          f"{a.hop_ms} ms at {a.sample_rate} Hz, {a.window} steps")
@@ -59,7 +61,7 @@ def sync_term(model: FacialGAN, pred: torch.Tensor, audio: torch.Tensor) -> torc
     expert = frozen_expert()
     if next(expert.parameters()).device != pred.device:
         expert = expert.to(pred.device)
-    return sync_loss(mouth_points(expr, model.mouth_basis), audio, expert)
+    return sync_loss(mouth_points(expr, model.mouth_basis), audio[..., :a.n_mels], expert)  # the log-mel part (not the phones)
 
 
 def discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:

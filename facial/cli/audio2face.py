@@ -182,10 +182,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="pad clips at least this long but shorter than the group length back and forth in time (0: leave them out)")
     a.add_argument("--voice-variants", type=int, default=0,
                    help="copies of every training clip in other voices (speed ±10 %%, pitch ±2 semitones, noise; default 0)")
-    a.add_argument("--realign-max-lag", type=int, default=0,
-                   help="find each clip's audio-video offset (up to this many frames) and take it out before training (default 0 = off)")
-    a.add_argument("--ema", type=float, default=0.0,
-                   help="decay of an exponential moving average of the weights, e.g. 0.99 (validated and saved; default 0 = off)")
+    a.add_argument("--realign-max-lag", type=int, default=8,
+                   help="find each clip's audio-video offset (up to this many frames) and take it out before training (default 8; 0 = off)")
+    a.add_argument("--ema", type=float, default=0.99,
+                   help="decay of an exponential moving average of the weights, validated and saved (default 0.99; 0 = off)")
     a.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     a.add_argument("--threads", type=int, help="torch CPU threads")
     a.add_argument("--seed", type=int, default=0)

@@ -120,7 +120,8 @@ def facial_gan_body(config: dict, folder: Path, repo_id: str = PLACEHOLDER_REPO)
     title = f"FACIAL-GAN personalised to {personal}" if personal else "FACIAL-GAN (generic, pretrained)"
     out = [f"# {title}", "",
            "Generator of *FACIAL: Synthesizing Dynamic Talking Face with Implicit Attribute Learning* (Zhang et al., "
-           "ICCV 2021), re-implemented: speech (log-mel windows) → per-frame face parameters — head pose (6), "
+           f"ICCV 2021), re-implemented: speech ({'log-mel + phone-posterior' if audio.get('phones') else 'log-mel'} windows) "
+           "→ per-frame face parameters — head pose (6), "
            f"blink (1) and expression (K = {config.get('n_expression')}) of the `{config.get('basis_id')}` basis. "
            + ("It was fine-tuned on one speaker's clip; use it for that speaker." if personal else
               "Meant to be personalised on the target speaker's clip (`facial finetune`, or the app's fine-tuning) before use."),
@@ -129,7 +130,8 @@ def facial_gan_body(config: dict, folder: Path, repo_id: str = PLACEHOLDER_REPO)
                          (WEIGHTS_FILE, _weights_line(facts))]),
            "",
            f"Frame rate {_num(config.get('fps'))} fps; audio {_num(audio.get('sample_rate'))} Hz, {audio.get('n_mels')} "
-           f"mel bins, {_num(audio.get('hop_ms'))} ms hop, a {audio.get('window')}-step window per video frame; "
+           f"mel bins{' + 40 phone posteriors (pocketsphinx en-us phone loop)' if audio.get('phones') else ''}, "
+           f"{_num(audio.get('hop_ms'))} ms hop, a {audio.get('window')}-step window per video frame; "
            f"{config.get('seq_len')}-frame groups.",
            "",
            _use_block(f'from facial.audio2face import FacialGAN\n\nmodel = FacialGAN.from_pretrained("{repo_id}")  # or a local folder',
@@ -196,11 +198,12 @@ def facial_gan_body(config: dict, folder: Path, repo_id: str = PLACEHOLDER_REPO)
     out += ["", "The speaker-disjoint protocol (9 speakers in 3 folds, each fold's checkpoint trained with the same recipe "
             "without its speakers; each clip split into a speaker part and a test part; mouth r, mouth error against the "
             "held frame, pose-std and angular-speed ratios, blinks, `sync_*`) is run by `benchmarks/speaker_disjoint.py`; "
-            "its numbers are in the project's docs/AUDIO2FACE.md (they describe the recipe, not these exact weights). "
-            "Measured there: the head motion matches the person's own footage after the calibration at generation "
-            "(`inference.motion_calibration`); the lips do not yet reach the project's targets (median mouth r about 0.4 "
-            "on unseen speakers); the adversarial discriminator does no measurable work (its loss collapses within about "
-            "100 steps).", ""]
+            "its numbers are in the project's docs/AUDIO2FACE.md §4 (they describe the recipe, not these exact weights; "
+            "the rows from `provenance.evaluation` above are copied from there). Measured there: the head motion matches "
+            "the person's own footage after the calibration at generation (`inference.motion_calibration`); several dev "
+            "clips carry their own audio–video offset, which training and personalisation take out "
+            "(`facial/audio2face/realign.py`) and mouth r is also reported with it taken out; the adversarial "
+            "discriminator does no measurable work (its loss collapses within about 100 steps).", ""]
     out += ["## Licence", "",
             "Code: Apache-2.0. Weights: research use only — they were learnt from research-use footage and inherit its "
             "restriction (`license: other`, `license_name: research-only`).", "", RESPONSIBLE_USE]

@@ -60,7 +60,9 @@ def pretrain(clips: Sequence[ClipData], model_config: FacialGANConfig, train_con
         raise ValueError(f"clips have expression sizes {sorted(k)}, the config {model_config.n_expression}")
     seq_len = train_config.seq_len or model_config.seq_len
     moved: dict[str, int] = {}
-    if train_config.realign_max_lag > 0:
+    if train_config.realign_max_lag > 0 and len({c.speaker for c in clips}) < 2:
+        log.warning("audio-video offsets are not looked for: finding them needs clips of at least two speakers")
+    elif train_config.realign_max_lag > 0:
         from facial.audio2face.realign import realign_clips
 
         clips, moved = realign_clips(clips, basis, max_lag=train_config.realign_max_lag)

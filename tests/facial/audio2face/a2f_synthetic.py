@@ -22,7 +22,7 @@ MOUTH_GAIN = 0.3
 
 def tiny_config(**changes) -> FacialGANConfig:
     cfg = FacialGANConfig(
-        n_expression=K, seq_len=32, audio=AudioConfig(n_mels=32, window=16), context_steps=4, context_channels=16, context_layers=1,
+        n_expression=K, seq_len=32, audio=AudioConfig(n_mels=32, window=16, phones=False), context_steps=4, context_channels=16, context_layers=1,
         unet_channels=8, unet_levels=2, unet_max_mult=2, context_dim=8, frame_channels=(16, 16), frame_dim=8, style_dim=4,
         head_hidden=32, dropout=0.0, disc_channels=8, disc_layers=2, inference=InferenceConfig(overlap=8),
         finetune=FinetuneConfig(fast_batch_size=4, full_batch_size=4, fast_steps=5, full_steps=10))

@@ -66,8 +66,11 @@ def test_phones_option_round_trips_and_widens_the_network_input(tmp_path):
     from facial.audio2face.audio import PHONES, PhoneLogMelEncoder
 
     base = FacialGANConfig(unet_levels=2, unet_channels=8, context_channels=16, frame_channels=(8, 8), seq_len=32)
-    assert base.audio.dim == base.audio.n_mels  # plain log-mel stays the default
-    cfg = FacialGANConfig.from_dict(base.replace(audio={**base.to_dict()["audio"], "phones": True}).to_dict())
+    assert base.audio.phones  # the default for new checkpoints
+    old = base.to_dict()
+    del old["audio"]["phones"]  # a config.json from before the option: plain log-mel
+    assert not FacialGANConfig.from_dict(old).audio.phones and FacialGANConfig.from_dict(old).audio.dim == 80
+    cfg = FacialGANConfig.from_dict(base.to_dict())
     enc = cfg.audio.encoder()
     assert isinstance(enc, PhoneLogMelEncoder) and enc.dim == cfg.audio.dim == 80 + len(PHONES)
     feats = enc(_speech("oh no, go slow", "en-us+f3", tmp_path), 25.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facial.audio2face.config import FacialGANConfig
+from facial.audio2face.config import AudioConfig, FacialGANConfig
 from facial.types import AudioClip
 
 SR = 16000
@@ -28,7 +28,7 @@ def test_lifter_is_saved_with_the_checkpoint_config_and_defaults_to_plain_logmel
     from facial.audio.features import LogMelEncoder
     from facial.audio2face.audio import LifteredLogMelEncoder
 
-    plain = FacialGANConfig()
+    plain = FacialGANConfig(audio=AudioConfig(phones=False))
     assert plain.audio.lifter == 0 and type(plain.audio.encoder()) is LogMelEncoder
     cfg = plain.replace(audio={**plain.to_dict()["audio"], "lifter": 20})
     again = FacialGANConfig.from_dict(cfg.to_dict())
@@ -39,7 +39,7 @@ def test_lifter_is_saved_with_the_checkpoint_config_and_defaults_to_plain_logmel
 
 
 def test_liftering_brings_two_voices_of_one_vowel_closer():
-    cfg = FacialGANConfig()
+    cfg = FacialGANConfig(audio=AudioConfig(phones=False))
     plain = cfg.audio.encoder()
     lift = cfg.replace(audio={**cfg.to_dict()["audio"], "lifter": 12}).audio.encoder()
 
