@@ -7,9 +7,15 @@ is dropped, the utterance's mean cepstrum (the speaker's average vocal-tract / c
 subtracted, and the result is brought back to ``n_mels`` smoothed bins and z-scored per bin again.
 The windows keep the log-mel shape, so the network is unchanged; a checkpoint records the choice
 in ``config.json`` (``audio.lifter``; 0 = plain log-mel).
+
+:class:`PhoneLogMelEncoder` — the log-mel followed by 40 soft phone posteriors per step from
+pocketsphinx's phone-loop recogniser (:func:`recognise_phones`; its en-us acoustic model and phone
+language model ship inside the PyPI wheel): ``audio.phones`` in ``config.json``, the default for
+new checkpoints.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,8 +65,6 @@ def recognise_phones(samples: np.ndarray, sample_rate: int = 16000) -> np.ndarra
     if sample_rate != 16000:
         raise ValueError(f"the phone recogniser reads 16 kHz speech, got {sample_rate} Hz")
     try:
-        import os
-
         from pocketsphinx import Decoder, get_model_path
     except ImportError as exc:  # pragma: no cover - pocketsphinx is in requirements.txt
         raise PhoneRecogniserMissing("the 'phones' speech features need pocketsphinx: pip install pocketsphinx") from exc

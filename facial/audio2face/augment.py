@@ -1,8 +1,9 @@
-"""Audio-feature augmentation for training FACIAL-GAN (SpecAugment-style, on normalised log-mel windows)."""
+"""Augmentation for training FACIAL-GAN: SpecAugment-style on the normalised feature windows, and new voices of a clip's speech."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -68,10 +69,9 @@ class VoiceAugment:
     snr_db: tuple[float, float] = (15.0, 35.0)
 
 
-def voice_variant(samples, sample_rate: int, cfg: VoiceAugment, rng) -> tuple["np.ndarray", float]:
+def voice_variant(samples: np.ndarray, sample_rate: int, cfg: VoiceAugment, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """One new voice of ``samples`` → ``(samples, speed)``; the result lasts ``len(samples) / speed`` samples."""
     import librosa
-    import numpy as np
 
     y = np.asarray(samples, np.float32)
     speed = float(rng.uniform(1.0 - cfg.speed, 1.0 + cfg.speed)) if cfg.speed > 0 else 1.0
