@@ -46,6 +46,7 @@ def finetune_clips(model: FacialGAN, clips: Sequence, *, steps: int, max_seconds
     tuned = model.copy().to("cpu")
     base_id = model.weights_id()
     clips = [dataclasses.replace(c, style=0) for c in clips]
+    offsets = [0] * len(clips)
     if cfg.finetune.realign_max_lag > 0:
         from facial.audio2face.realign import model_offset, shift_clip
 
@@ -86,7 +87,7 @@ def finetune_clips(model: FacialGAN, clips: Sequence, *, steps: int, max_seconds
     tuned.config.personalised_for = name or clips[0].speaker
     tuned.config.provenance = {**cfg.provenance, "finetune": {"base": base_id, "steps": result.steps if result else 0,
                                                              "seconds": round(result.seconds, 1) if result else 0.0,
-                                                             "frames": int(sum(len(c) for c in clips)),
+                                                             "frames": int(sum(len(c) for c in clips)), "av_offsets": offsets,
                                                              "final_losses": result.final if result else {}}}
     tuned.checkpoint_id = ""
     tuned.eval()
