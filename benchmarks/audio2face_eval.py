@@ -47,7 +47,7 @@ from facial.audio2face import FacialGAN, animate
 from facial.audio2face.config import resolve_smoothing
 from facial.audio2face.controls import angular_speed_deg_s, window_std
 from facial.audio2face.finetune import finetune_clips
-from facial.audio2face.realign import model_offset
+from facial.audio2face.realign import lagged_pearson, model_offset
 from facial.cli._common import configure_threads
 from facial.audio2face.metrics import lip_opening, pearson
 from facial.audio2face.smoothing import smooth_params
@@ -179,7 +179,7 @@ def metrics(pred: FaceParams, clip: SplitClip, basis: fm.ExpressionBasis, offset
     m_pred = lip_opening(pred.expression, clip.train, basis)  # the lips alone: fixed (mean) pose
     m_real = fm.mouth_opening(real_lm)  # the real track as tracked in the video
     r = pearson(m_pred, m_real)
-    r_synced = pearson(m_pred[:n - offset], m_real[offset:]) if offset >= 0 else pearson(m_pred[-offset:], m_real[:n + offset])
+    r_synced = lagged_pearson(m_pred, m_real, offset)
     face_h = np.linalg.norm(real_lm[:, fm.CHIN, :2] - real_lm[:, fm.FOREHEAD, :2], axis=-1)
     err = np.linalg.norm(_centred(lm[:, fm.MOUTH, :2]) - _centred(real_lm[:, fm.MOUTH, :2]), axis=-1).mean(1)
     rot = layout.ROTATION

@@ -30,6 +30,8 @@ class LifteredLogMelEncoder(LogMelEncoder):
     name: str = "logmel80-lifter20"
 
     def spectrogram(self, audio: AudioClip) -> np.ndarray:
+        if self.lifter <= 0:  # plain log-mel (the base of PhoneLogMelEncoder without liftering)
+            return super().spectrogram(audio)
         from scipy.fft import dct, idct
 
         spec = super().spectrogram(audio).astype(np.float64)
@@ -100,8 +102,8 @@ def phone_posteriors(labels: np.ndarray, n_steps: int, sigma: float = 1.5, shift
 
 
 @dataclass
-class PhoneLogMelEncoder(LogMelEncoder):
-    """Log-mel (optionally liftered) followed by ``len(PHONES)`` soft phone channels per step:
+class PhoneLogMelEncoder(LifteredLogMelEncoder):
+    """Log-mel (liftered when ``lifter`` > 0) followed by ``len(PHONES)`` soft phone channels per step:
     ``[S, n_mels + 40]``. The phones are the voice-independent part (the paper fed DeepSpeech's
     character logits for the same reason); the log-mel keeps what the English recogniser misses."""
 
@@ -114,14 +116,9 @@ class PhoneLogMelEncoder(LogMelEncoder):
         return self.n_mels + len(PHONES)
 
     def spectrogram(self, audio: AudioClip) -> np.ndarray:
-        if self.lifter > 0:
-            base = LifteredLogMelEncoder(**{f: getattr(self, f) for f in ("sample_rate", "n_mels", "hop_ms", "win_ms", "window",
-                                                                          "fmin", "fmax")}, lifter=self.lifter)
-        else:
-            base = LogMelEncoder(self.sample_rate, self.n_mels, self.hop_ms, self.win_ms, self.window, self.fmin, self.fmax)
-        mel = base.spectrogram(audio)
         if self.hop_ms != 1000.0 / PHONE_RATE:
             raise ValueError(f"the phone channels are on a {1000 / PHONE_RATE:.0f} ms grid; this encoder's hop is {self.hop_ms} ms")
+        mel = super().spectrogram(audio)
         samples = audio.samples
         if audio.sample_rate != 16000:
             import librosa

@@ -14,7 +14,7 @@ predictor must not have seen the clip's speaker:
 - pretraining (:func:`probe_offsets`): a ridge regression from the clip's audio windows to the
   mouth opening, fitted on the *other* speakers' clips (speaker-grouped cross-fitting);
 - personalisation and evaluation: the generic FACIAL-GAN's zero-shot prediction
-  (:func:`model_opening`).
+  (:func:`model_offset`).
 """
 from __future__ import annotations
 
@@ -34,36 +34,40 @@ PROBE_FOLDS = 5
 PROBE_RIDGE = 1000.0
 
 
-def opening_direction(basis) -> np.ndarray:
-    """``[K]``: how much each expression coefficient opens the inner lips (canonical frame, vertical).
-    ``expression @ direction`` is the lip gap up to a constant (correlations ignore the constant)."""
+def opening_direction(mouth_basis: np.ndarray) -> np.ndarray:
+    """``[K]`` from the expression basis at the 40 mouth points (``[K, 40, 3]``: :func:`facial.audio2face.face.mouth_basis_from`,
+    or a FACIAL-GAN's ``mouth_basis`` buffer): how much each coefficient opens the inner lips
+    (canonical frame, vertical). ``expression @ direction`` is the lip gap up to a constant."""
     from facial.speaker import face_model as fm
 
-    comp = np.asarray(basis.components, np.float64)
-    return (comp[:, fm.LOWER_LIP_INNER, 1] - comp[:, fm.UPPER_LIP_INNER, 1]).astype(np.float32)
+    mouth = [int(i) for i in fm.MOUTH]
+    mb = np.asarray(mouth_basis, np.float64)
+    return (mb[:, mouth.index(fm.LOWER_LIP_INNER), 1] - mb[:, mouth.index(fm.UPPER_LIP_INNER), 1]).astype(np.float32)
 
 
-def clip_opening(clip: ClipData, direction: np.ndarray) -> np.ndarray:
-    """``[T]`` lip-gap track of a clip's expression parameters."""
-    _, expression, _ = from_array(clip.params)
+def params_opening(params: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """``[T]`` lip-gap track of a raw parameter array ``[T, 7 + K]`` (:func:`facial.layout.to_array` layout)."""
+    _, expression, _ = from_array(params)
     return np.asarray(expression, np.float64) @ np.asarray(direction, np.float64)
 
 
-def lag_correlations(pred: np.ndarray, real: np.ndarray, valid: np.ndarray | None = None, max_lag: int = 8) -> np.ndarray:
-    """Pearson r of ``pred[t]`` with ``real[t + L]`` for ``L = -max_lag … max_lag`` (NaN where undefined)."""
+def lagged_pearson(pred: np.ndarray, real: np.ndarray, lag: int, valid: np.ndarray | None = None, min_frames: int = 2) -> float:
+    """Pearson r of ``pred[t]`` with ``real[t + lag]`` over the frames where ``real`` is valid and finite
+    (NaN with fewer than ``min_frames`` of them or a constant track)."""
     pred, real = np.asarray(pred, np.float64), np.asarray(real, np.float64)
     n = min(len(pred), len(real))
     valid = np.ones(n, bool) if valid is None else np.asarray(valid, bool)[:n]
     valid = valid & np.isfinite(real[:n])
-    out = np.full(2 * max_lag + 1, np.nan)
-    for i, lag in enumerate(range(-max_lag, max_lag + 1)):
-        a, b, v = (pred[:n - lag], real[lag:n], valid[lag:n]) if lag >= 0 else (pred[-lag:n], real[:n + lag], valid[:n + lag])
-        if v.sum() < 10:
-            continue
-        x, y = a[v], b[v]
-        if x.std() > 1e-12 and y.std() > 1e-12:
-            out[i] = np.corrcoef(x, y)[0, 1]
-    return out
+    a, b, v = (pred[:n - lag], real[lag:n], valid[lag:n]) if lag >= 0 else (pred[-lag:n], real[:n + lag], valid[:n + lag])
+    if v.sum() < max(min_frames, 2):
+        return float("nan")
+    x, y = a[v], b[v]
+    return float(np.corrcoef(x, y)[0, 1]) if x.std() > 1e-12 and y.std() > 1e-12 else float("nan")
+
+
+def lag_correlations(pred: np.ndarray, real: np.ndarray, valid: np.ndarray | None = None, max_lag: int = 8) -> np.ndarray:
+    """:func:`lagged_pearson` for ``L = -max_lag … max_lag`` (NaN where under 10 frames are valid)."""
+    return np.array([lagged_pearson(pred, real, lag, valid, min_frames=10) for lag in range(-max_lag, max_lag + 1)])
 
 
 def estimate_offset(pred: np.ndarray, real: np.ndarray, valid: np.ndarray | None = None, *, max_lag: int = 8,
@@ -117,7 +121,7 @@ def probe_offsets(clips: Sequence[ClipData], direction: np.ndarray, *, max_lag: 
     feats = [_probe_features(c) for c in clips]
     targets = []
     for c in clips:
-        y = clip_opening(c, direction)
+        y = params_opening(c.params, direction)
         v = np.ones(len(c), bool) if c.valid is None else np.asarray(c.valid, bool)
         targets.append(((y - y[v].mean()) / (y[v].std() + 1e-9), v))
     out: list[tuple[int, float, float]] = [(0, float("nan"), float("nan"))] * len(clips)
@@ -138,7 +142,9 @@ def probe_offsets(clips: Sequence[ClipData], direction: np.ndarray, *, max_lag: 
 def realign_clips(clips: Sequence[ClipData], basis, *, max_lag: int = 8, min_gain: float = 0.05) -> tuple[list[ClipData], dict[str, int]]:
     """Pretraining clips with their audio–video offsets taken out (:func:`probe_offsets`); also
     returns ``{clip name: offset}`` for the clips that moved."""
-    offsets = probe_offsets(clips, opening_direction(basis), max_lag=max_lag, min_gain=min_gain)
+    from facial.audio2face.face import mouth_basis_from
+
+    offsets = probe_offsets(clips, opening_direction(mouth_basis_from(basis)), max_lag=max_lag, min_gain=min_gain)
     moved = {c.name: lag for c, (lag, _, _) in zip(clips, offsets) if lag}
     if moved:
         log.info("audio-video offsets taken out of %d/%d clips (frames; > 0 = face late): %s", len(moved), len(clips),
@@ -146,9 +152,9 @@ def realign_clips(clips: Sequence[ClipData], basis, *, max_lag: int = 8, min_gai
     return [shift_clip(c, lag) for c, (lag, _, _) in zip(clips, offsets)], moved
 
 
-def model_opening(model, clip: ClipData) -> np.ndarray:
-    """``[T]`` lip-gap track that ``model`` predicts from the clip's audio alone (zero-shot, seeded
-    with the clip's first frame, no smoothing), on the same scale as :func:`clip_opening`."""
+def model_offset(model, clip: ClipData, *, max_lag: int = 8, min_gain: float = 0.05) -> tuple[int, float, float]:
+    """The clip's audio–video offset (:func:`estimate_offset`) against ``model``'s zero-shot prediction
+    from the clip's audio alone (seeded with the clip's first frame, no smoothing)."""
     import torch
 
     from facial.audio2face.inference import predict_normalised
@@ -156,22 +162,6 @@ def model_opening(model, clip: ClipData) -> np.ndarray:
     first = model.normalise(clip.params[:1], clip.pose_mean, clip.pose_std)[0]
     with torch.no_grad():
         z = predict_normalised(model, clip.features, first)
-    raw = model.denormalise(z, clip.pose_mean, clip.pose_std)
-    _, expression, _ = from_array(raw)
-    return np.asarray(expression, np.float64) @ model_direction(model)
-
-
-def model_direction(model) -> np.ndarray:
-    """:func:`opening_direction` from the mouth basis a FACIAL-GAN carries (no basis file needed)."""
-    from facial.speaker import face_model as fm
-
-    mouth = [int(i) for i in fm.MOUTH]
-    lower, upper = mouth.index(fm.LOWER_LIP_INNER), mouth.index(fm.UPPER_LIP_INNER)
-    mb = model.mouth_basis.detach().cpu().numpy().astype(np.float64)
-    return (mb[:, lower, 1] - mb[:, upper, 1]).astype(np.float32)
-
-
-def model_offset(model, clip: ClipData, *, max_lag: int = 8, min_gain: float = 0.05) -> tuple[int, float, float]:
-    """The clip's audio–video offset against ``model``'s zero-shot prediction (:func:`estimate_offset`)."""
-    return estimate_offset(model_opening(model, clip), clip_opening(clip, model_direction(model)), clip.valid, max_lag=max_lag,
-                           min_gain=min_gain)
+    direction = opening_direction(model.mouth_basis.detach().cpu().numpy())
+    predicted = params_opening(model.denormalise(z, clip.pose_mean, clip.pose_std), direction)
+    return estimate_offset(predicted, params_opening(clip.params, direction), clip.valid, max_lag=max_lag, min_gain=min_gain)
