@@ -1,4 +1,5 @@
-"""The README's four frames of a generated video: lips nearly closed, half open, wide open, a blink.
+"""The README's four frames of a generated video (lips nearly closed, half open, wide open, a blink),
+and how much its re-tracked mouth moves with the speech (docs/RENDERING.md, README "Synthetic speech").
 
     .venv/bin/facial generate -o /tmp/example.mp4          # the built-in example
     .venv/bin/python benchmarks/example_strip.py /tmp/example.mp4 -o docs/img/example_strip.png
@@ -6,6 +7,8 @@
 The video is re-tracked (FaceMesh); among frames with open eyes (eye aperture above its 30th
 percentile) it picks the smallest, the median and the largest mouth opening, plus the frame with
 the smallest eye aperture, and crops the upper middle of each (where the built-in example's face is).
+It also logs the opening's std (face heights) and its best Pearson r with the speech envelope within
+±4 frames — the two numbers of the RENDERING.md table.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     from facial import atomic, media
+    from facial.audio import speech_envelope
     from facial.speaker import face_model as fm
     from facial.speaker.blink import eye_aperture
     from facial.speaker.landmarks import track_frames
@@ -40,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     half = int(np.argmin(np.where(eyes_open, np.abs(opening - np.median(opening[eyes_open])), np.inf)))
     wide = int(np.argmax(np.where(eyes_open, opening, -np.inf)))
     blink = int(np.argmin(aperture))
+    env = speech_envelope(media.load_audio(args.video), video.fps, len(opening))
+    r = max(float(np.corrcoef(opening[max(0, k):len(opening) + min(0, k)], env[max(0, -k):len(env) - max(0, k)])[0, 1])
+            for k in range(-4, 5))
+    log.info("mouth opening std %.4f face heights; best r with the speech envelope within ±4 frames %.2f", opening.std(), r)
     picks = (closed, half, wide, blink)
     log.info("frames %s: mouth opening %s, eye aperture %s", picks, opening[list(picks)].round(3), aperture[list(picks)].round(3))
     h, w = video.frames.shape[1:3]
