@@ -14,13 +14,18 @@ person's own (speaker part) and the real one (test part), for zero-shot and ``fa
         --work /work/cache/a2f/sd -o /work/cache/a2f/sd/report.md --json /work/cache/a2f/sd/result.json --threads 1
 
 A fold's checkpoint is trained once into ``WORK/fold<k>`` with the printed ``facial train audio2face``
-command (reused when present). The video-level side of the same folds (sync_* metrics, LSE,
+command (reused when present). Where the lip-sync expert is used (``finetune.sync`` > 0, the default
+of personalisation, or ``--train-sync`` for pretraining), the fold gets its own expert, trained once
+into ``WORK/fold<k>-sync-expert`` with the fold's speakers held out (``facial train sync-expert``):
+the shipped expert has seen them, and an expert that has is refused. The video-level side of the same folds (sync_* metrics, LSE,
 head-motion statistics of rendered video) is ``evaluation/specs/speaker_disjoint_fold<k>.yaml``, run
 with ``FACIAL_AUDIO2FACE=WORK/fold<k> facial-eval run ...`` (facial-eval cannot pretrain per fold).
 """
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import logging
 import subprocess
 import sys
@@ -57,6 +62,36 @@ def train_command(manifest: Path, profiles: Path, out: Path, speakers: tuple[str
             "--exclude-speakers", ",".join(speakers), "--val-speakers", ",".join(VAL_SPEAKERS), "--validate-every", "50",
             "--lr", "1e-3", "--steps", str(steps), "--max-minutes", str(max_minutes), "--threads", str(threads), "-q",
             "-o", str(out), *extra]
+
+
+def sync_expert_command(manifest: Path, out: Path, speakers: tuple[str, ...], *, threads: int,
+                        cache_dir: Path | None = None) -> list[str]:
+    """The ``facial train sync-expert`` command of one fold: the shipped expert's recipe, the fold's speakers held out."""
+    return [sys.executable, "-m", "facial.cli", "train", "sync-expert", "--data", str(manifest), "-o", str(out), "--input", "landmarks",
+            "--threads", str(threads), "--max-minutes", "20", "--val-persons", ",".join(speakers), "-q",
+            *(["--cache-dir", str(cache_dir)] if cache_dir else [])]
+
+
+def check_expert(path: str | None, speakers: tuple[str, ...]) -> None:
+    """Refuse a sync expert (``None`` = the shipped one) that was trained on any of ``speakers``."""
+    from facial.sync_expert.loss import frozen_expert
+
+    seen = set(frozen_expert(path).config.provenance.get("train_persons") or ())
+    leak = sorted(seen & set(speakers))
+    if leak:
+        raise SystemExit(f"the sync expert {path or '(shipped)'} was trained on {leak}: not speaker-disjoint; "
+                         "let the script train the fold's own expert, or pass --finetune-config '{\"sync\": 0}'")
+
+
+def fold_expert(expert: Path, speakers: tuple[str, ...], args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """The fold's own sync expert (trained into ``expert`` when missing); its path."""
+    if not (expert / "model.safetensors").exists():
+        if args.no_train:
+            parser.error(f"{expert}: no sync expert (drop --no-train to train it)")
+        cmd = sync_expert_command(args.manifest, expert, speakers, threads=args.threads, cache_dir=args.sync_cache)
+        log.info("training a fold's sync expert: %s", " ".join(cmd))
+        subprocess.run(cmd, check=True)
+    return str(expert)
 
 
 def summarise(per_speaker: dict[str, dict], systems: tuple[str, ...]) -> dict:
@@ -134,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-extra", default="", help="extra arguments of `facial train audio2face` (quoted)")
     parser.add_argument("--finetune-steps", type=int, help="steps of the `fine-tuned` (full) system (default: the preset)")
     parser.add_argument("--finetune-config", help="JSON overriding the fold checkpoints' `finetune` settings, e.g. '{\"freeze_audio\": true}'")
-    parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing fold checkpoint")
+    parser.add_argument("--train-sync", type=float, default=0.0,
+                        help="weight of the lip-sync expert term in pretraining (the fold's own expert; writes the --config of the fold)")
+    parser.add_argument("--sync-cache", type=Path, help="--cache-dir of `facial train sync-expert` (tracked inputs)")
+    parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing fold checkpoint or expert")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path)
@@ -156,24 +194,36 @@ def main(argv: list[str] | None = None) -> int:
     fps = 25.0
     checkpoints = {}
     t_start = time.perf_counter()
+    if args.train_sync > 0 and "--config" in args.train_extra.split():
+        parser.error("--train-sync writes each fold's --config; put the other settings in --train-extra as options, not --config")
     for fold, speakers in folds.items():
         ckpt = args.work / fold
+        own_expert = functools.partial(fold_expert, args.work / f"{fold}-sync-expert", speakers, args, parser)
         if not (ckpt / "model.safetensors").exists():
             if args.no_train:
                 parser.error(f"{ckpt}: no checkpoint (drop --no-train to train it)")
+            extra = args.train_extra.split()
+            if args.train_sync > 0:
+                sync_cfg = args.work / f"{fold}-sync.json"
+                sync_cfg.parent.mkdir(parents=True, exist_ok=True)
+                sync_cfg.write_text(json.dumps({"losses": {"sync": args.train_sync, "sync_expert": own_expert()}}))
+                extra += ["--config", str(sync_cfg)]
             cmd = train_command(args.manifest, args.profiles, ckpt, speakers, steps=args.train_steps, max_minutes=args.train_minutes,
-                                threads=args.threads, extra=args.train_extra.split())
+                                threads=args.threads, extra=extra)
             log.info("%s: training %s", fold, " ".join(cmd))
             subprocess.run(cmd, check=True)
         model = FacialGAN.from_pretrained(ckpt)
         if args.finetune_config:
-            import json
-
             model.config = model.config.replace(finetune={**model.config.to_dict()["finetune"], **json.loads(args.finetune_config)})
+        if model.config.finetune.sync > 0 and any(s.startswith("facial-gan f") for s in systems):
+            if model.config.losses.sync_expert is None:  # the shipped expert saw the protocol's speakers
+                model.config = model.config.replace(losses={**model.config.to_dict()["losses"], "sync_expert": own_expert()})
+            check_expert(model.config.losses.sync_expert, speakers)
         leak = [p for p in speakers + VAL_SPEAKERS if p in model.config.speakers]
         if leak:
             raise SystemExit(f"{ckpt} was trained on {leak}: not speaker-disjoint")
-        checkpoints[fold] = {"path": str(ckpt), "weights": model.weights_id(), "provenance": model.config.provenance.get("command")}
+        checkpoints[fold] = {"path": str(ckpt), "weights": model.weights_id(), "provenance": model.config.provenance.get("command"),
+                             "sync_expert": model.config.losses.sync_expert}
         chosen = {p: available[p] for p in speakers if p in available}
         missing = sorted(set(speakers) - set(chosen))
         if missing:

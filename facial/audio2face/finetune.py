@@ -43,6 +43,10 @@ def finetune_clips(model: FacialGAN, clips: Sequence, *, steps: int, max_seconds
     if steps < 0:
         raise ValueError(f"steps must be ≥ 0, got {steps}")
     cfg = model.config
+    if cfg.finetune.sync > 0:
+        from facial.audio2face.losses import check_sync_audio
+
+        check_sync_audio(model)  # early: before the offset search and the first step
     tuned = model.copy().to("cpu")
     base_id = model.weights_id()
     clips = [dataclasses.replace(c, style=0) for c in clips]
@@ -80,14 +84,20 @@ def finetune_clips(model: FacialGAN, clips: Sequence, *, steps: int, max_seconds
 
     result = None
     if steps > 0:
-        result = train(tuned, clips, tc, discriminator=Discriminator(cfg) if adversarial else None, progress=progress,
-                       callback=on_step, desc="finetune")
+        # the sync term's weight while fine-tuning is finetune.sync; the checkpoint keeps the pretraining's losses
+        tuned.config = cfg.replace(losses={**dataclasses.asdict(cfg.losses), "sync": ft.sync})
+        try:
+            result = train(tuned, clips, tc, discriminator=Discriminator(cfg) if adversarial else None, progress=progress,
+                           callback=on_step, desc="finetune")
+        finally:
+            tuned.config = cfg.replace()
     tuned.requires_grad_(True)
     calibrate_pose_gain(tuned, clips, cfg.inference.max_pose_gain)
     tuned.config.personalised_for = name or clips[0].speaker
     tuned.config.provenance = {**cfg.provenance, "finetune": {"base": base_id, "steps": result.steps if result else 0,
                                                              "seconds": round(result.seconds, 1) if result else 0.0,
                                                              "frames": int(sum(len(c) for c in clips)), "av_offsets": offsets,
+                                                             "sync": ft.sync if result else 0.0,
                                                              "final_losses": result.final if result else {}}}
     tuned.checkpoint_id = ""
     tuned.eval()

@@ -22,7 +22,8 @@ def generator_loss(model: FacialGAN, pred: torch.Tensor, target: torch.Tensor, f
     """Weighted generator loss on normalised ``pred``/``target [B, T, P]`` and seed ``first [B, P]``.
 
     With ``losses.sync > 0`` and the batch's ``audio [B, T, W, D]`` windows, the lip-sync expert's
-    loss on the predicted lips is added (:func:`facial.sync_expert.loss.sync_loss`, shipped expert).
+    loss on the predicted lips is added (:func:`facial.sync_expert.loss.sync_loss`; the expert of
+    ``losses.sync_expert``, else the shipped one).
 
     Returns ``(total, terms)`` where ``terms`` holds each unweighted term as a float (for logs).
     """
@@ -46,9 +47,10 @@ def generator_loss(model: FacialGAN, pred: torch.Tensor, target: torch.Tensor, f
     return total, {k: float(v.detach()) for k, v in terms.items()}
 
 
-def sync_term(model: FacialGAN, pred: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-    """The lip-sync expert's loss on the predicted lips (expression de-normalised, through the mouth basis)."""
-    from facial.sync_expert.loss import frozen_expert, sync_loss
+def check_sync_audio(model: FacialGAN) -> None:
+    """Raise a clear ``ValueError`` when ``model``'s audio windows cannot feed the lip-sync expert of
+    ``losses.sync_expert`` (plain 10 ms log-mel at 16 kHz with the expert's mel bins, windows ≥ 8 steps)."""
+    from facial.sync_expert.loss import frozen_expert
 
     a = model.config.audio
     if a.lifter:
@@ -56,9 +58,21 @@ def sync_term(model: FacialGAN, pred: torch.Tensor, audio: torch.Tensor) -> torc
     if a.hop_ms != 10.0 or a.sample_rate != 16000 or a.window < 8:
         raise ValueError(f"the sync loss reads 10 ms log-mel steps at 16 kHz from windows of ≥ 8 steps; this model's audio is "
                          f"{a.hop_ms} ms at {a.sample_rate} Hz, {a.window} steps")
+    n_mels = frozen_expert(model.config.losses.sync_expert).config.n_mels
+    if a.n_mels != n_mels:
+        raise ValueError(f"the sync loss's expert reads {n_mels} mel bins, this model's audio has {a.n_mels}; "
+                         "set finetune.sync (and losses.sync) to 0 for this model")
+
+
+def sync_term(model: FacialGAN, pred: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """The lip-sync expert's loss on the predicted lips (expression de-normalised, through the mouth basis)."""
+    from facial.sync_expert.loss import frozen_expert, sync_loss
+
+    check_sync_audio(model)
+    a = model.config.audio
     lay = model.layout
     expr = pred[..., lay.expression] * model.param_std[lay.expression] + model.param_mean[lay.expression]
-    expert = frozen_expert()
+    expert = frozen_expert(model.config.losses.sync_expert)
     if next(expert.parameters()).device != pred.device:
         expert = expert.to(pred.device)
     return sync_loss(mouth_points(expr, model.mouth_basis), audio[..., :a.n_mels], expert)  # the log-mel part (not the phones)

@@ -25,7 +25,7 @@ def tiny_config(**changes) -> FacialGANConfig:
         n_expression=K, seq_len=32, audio=AudioConfig(n_mels=32, window=16, phones=False), context_steps=4, context_channels=16, context_layers=1,
         unet_channels=8, unet_levels=2, unet_max_mult=2, context_dim=8, frame_channels=(16, 16), frame_dim=8, style_dim=4,
         head_hidden=32, dropout=0.0, disc_channels=8, disc_layers=2, inference=InferenceConfig(overlap=8),
-        finetune=FinetuneConfig(fast_batch_size=4, full_batch_size=4, fast_steps=5, full_steps=10))
+        finetune=FinetuneConfig(fast_batch_size=4, full_batch_size=4, fast_steps=5, full_steps=10, sync=0.0))
     return cfg.replace(**changes) if changes else cfg
 
 
@@ -152,5 +152,6 @@ def tiny_config_json(path, n_expression: int):
     keep = ("n_expression", "audio", "context_steps", "context_channels", "context_layers", "unet_channels", "unet_levels",
             "unet_max_mult", "context_dim", "frame_channels", "frame_dim", "style_dim", "head_hidden", "disc_channels", "disc_layers",
             "inference")
-    path.write_text(json.dumps({k: cfg[k] for k in keep}))
+    # finetune.sync off: the lip-sync expert reads 80 mel bins, the tiny model 32
+    path.write_text(json.dumps({**{k: cfg[k] for k in keep}, "finetune": {"sync": 0.0}}))
     return path

@@ -61,3 +61,33 @@ def test_personalised_without_audio_is_explained(trained_tiny, tmp_path):
     save_profile(profile, tmp_path / "mute", copy_frames=False)
     with pytest.raises(ValueError, match="no clip with audio"):
         personalised(tmp_path / "mute", effort="fast", base=trained_tiny)
+
+
+def test_finetune_adds_the_sync_term_and_keeps_the_pretraining_losses(tmp_path):
+    """``finetune.sync`` is the lip-sync expert's weight while fine-tuning (the expert of
+    ``losses.sync_expert``); the personalised copy keeps the pretraining's loss weights and records the
+    weight it was tuned with; 0 turns the term off; a model whose audio the expert cannot read is
+    refused before any work, with what to do."""
+    from a2f_synthetic import tiny_config
+    from facial.audio2face.config import AudioConfig, LossWeights
+    from facial.audio2face.model import FacialGAN
+    from facial.sync_expert.config import SyncExpertConfig
+    from facial.sync_expert.model import SyncExpert
+
+    torch.manual_seed(0)
+    SyncExpert(SyncExpertConfig(hidden=32, embed_dim=8, audio_channels=(8, 8))).save_pretrained(tmp_path / "expert")
+    cfg = tiny_config(audio=AudioConfig(window=16, phones=False))           # 80 mel bins, as the expert
+    ft = cfg.to_dict()["finetune"]
+    cfg = cfg.replace(losses=LossWeights(sync=0.0, sync_expert=str(tmp_path / "expert")), finetune={**ft, "sync": 2.0})
+    model = FacialGAN(cfg)
+    model.mouth_basis.copy_(0.05 * torch.randn_like(model.mouth_basis))
+    profile, audio = make_speaker(6.0, seed=15)
+    tuned = finetune(model, profile, audio, steps=2, progress=False)
+    record = tuned.config.provenance["finetune"]
+    assert "sync" in record["final_losses"] and record["sync"] == 2.0
+    assert tuned.config.losses.sync == 0.0 and model.config.losses.sync == 0.0
+    model.config = cfg.replace(finetune={**ft, "sync": 0.0})
+    assert "sync" not in finetune(model, profile, audio, steps=2, progress=False).config.provenance["finetune"]["final_losses"]
+    narrow = FacialGAN(tiny_config(finetune={**ft, "sync": 1.0}))            # 32 mel bins
+    with pytest.raises(ValueError, match="80 mel bins.*finetune.sync"):
+        finetune(narrow, profile, audio, steps=2, progress=False)

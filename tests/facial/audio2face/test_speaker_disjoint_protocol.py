@@ -29,6 +29,23 @@ def test_train_command_holds_out_the_fold_and_validates_on_others(tmp_path):
     assert cmd[cmd.index("--threads") + 1] == "1"
 
 
+def test_each_fold_gets_a_sync_expert_that_never_saw_its_speakers(tmp_path):
+    """Personalisation's sync term needs an expert; the shipped one was trained on the protocol's
+    speakers and is refused; a fold's own expert holds the fold's speakers out."""
+    cmd = sd.sync_expert_command(Path("M.csv"), tmp_path / "e", sd.FOLDS["fold2"], threads=1)
+    assert cmd[cmd.index("--val-persons") + 1] == ",".join(sd.FOLDS["fold2"])
+    assert cmd[cmd.index("--input") + 1] == "landmarks"
+    with pytest.raises(SystemExit, match="not speaker-disjoint"):
+        sd.check_expert(None, sd.FOLDS["fold1"])             # the shipped expert saw obama
+    from facial.sync_expert.config import SyncExpertConfig
+    from facial.sync_expert.model import SyncExpert
+
+    own = SyncExpert(SyncExpertConfig(hidden=32, embed_dim=8, audio_channels=(8, 8)))
+    own.config.provenance = {"train_persons": ["person_someone_else"]}
+    own.save_pretrained(tmp_path / "own")
+    sd.check_expert(str(tmp_path / "own"), sd.FOLDS["fold1"])   # accepted
+
+
 @pytest.mark.parametrize("fold", list(sd.FOLDS))
 def test_each_fold_spec_lists_exactly_the_folds_clips(fold):
     spec = yaml.safe_load((REPO / "evaluation" / "specs" / f"speaker_disjoint_{fold}.yaml").read_text())

@@ -92,3 +92,32 @@ def test_facial_gan_generator_loss_adds_the_opt_in_sync_term():
     lay = on.layout
     assert on_sync[..., lay.expression].abs().sum() > 0
     assert on_sync[..., lay.pose].abs().sum() == 0
+
+
+
+def test_sync_term_uses_the_expert_named_in_the_config(tmp_path):
+    """``losses.sync_expert`` points the sync term at another expert (a speaker-disjoint evaluation's
+    per-fold expert): its value is that expert's loss on the predicted lips, not the shipped one's,
+    and the setting survives the checkpoint round trip (fine-tuning reuses it)."""
+    from facial.audio2face.config import AudioConfig, FacialGANConfig, LossWeights
+    from facial.audio2face.face import mouth_points
+    from facial.audio2face.losses import sync_term
+    from facial.audio2face.model import FacialGAN
+    from tests.facial.audio2face.a2f_synthetic import tiny_config
+
+    torch.manual_seed(0)
+    own = SyncExpert(SyncExpertConfig(hidden=32, embed_dim=8, audio_channels=(8, 8)))
+    own.save_pretrained(tmp_path / "expert")
+    cfg = tiny_config(audio=AudioConfig(window=16, phones=False))
+    shipped = FacialGAN(cfg.replace(losses=LossWeights(sync=1.0)))
+    mine = FacialGAN(cfg.replace(losses=LossWeights(sync=1.0, sync_expert=str(tmp_path / "expert"))))
+    basis = 0.05 * torch.randn_like(shipped.mouth_basis)
+    for m in (shipped, mine):
+        m.mouth_basis.copy_(basis)
+    pred, audio = torch.randn(2, 32, cfg.param_dim), torch.randn(2, 32, 16, 80)
+    lay = mine.layout
+    lips = mouth_points(pred[..., lay.expression] * mine.param_std[lay.expression] + mine.param_mean[lay.expression], basis)
+    expected = sync_loss(lips, audio, own.eval()).detach()
+    assert float(sync_term(mine, pred, audio)) == pytest.approx(float(expected), rel=1e-5)
+    assert float(sync_term(shipped, pred, audio)) != pytest.approx(float(expected), rel=1e-3)
+    assert FacialGANConfig.from_dict(mine.config.to_dict()).losses.sync_expert == str(tmp_path / "expert")
