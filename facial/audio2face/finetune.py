@@ -1,7 +1,7 @@
 """Personalisation: fine-tune the generic FACIAL-GAN on the target speaker's own clip (the paper's
 "fine-tuning on the target's short reference video").
 
-:func:`personalised` caches the result in ``PROFILE_DIR/audio2face/<effort>-<base id>-<clip id>/``
+:func:`personalised` caches the result in ``PROFILE_DIR/audio2face/<effort>-<base id>-<recipe>-<clip id>/``
 (``config.json`` + ``model.safetensors``) and reuses it.
 
 Nothing here changes process-wide state: torch's thread count is left to the caller (the
@@ -135,9 +135,16 @@ def finetune(model: FacialGAN, profile: SpeakerProfile, audio: AudioClip, *, ste
 
 
 def cache_key(base: FacialGAN, profile: SpeakerProfile, effort: str) -> str:
-    """Folder name of a cached personalised model: effort, base weights id, clip id."""
+    """Folder name of a cached personalised model: effort, base weights id, fine-tuning recipe, clip id.
+
+    The recipe part hashes the base's ``finetune`` settings and the loss settings fine-tuning reads,
+    so a changed recipe (e.g. ``finetune.sync``) on the same weights does not reuse a stale model."""
+    from facial.hashing import sha256_json
+
+    cfg = base.config.to_dict()
+    recipe = sha256_json({"finetune": cfg["finetune"], "losses": cfg["losses"]}, length=8)
     clip_id = (profile.source_hash or "noclip")[:12]
-    return f"{effort}-{base.weights_id()}-{clip_id}"
+    return f"{effort}-{base.weights_id()}-{recipe}-{clip_id}"
 
 
 def personalised(profile_dir_or_profile: str | Path | SpeakerProfile, *, effort: str = "fast",
@@ -147,7 +154,7 @@ def personalised(profile_dir_or_profile: str | Path | SpeakerProfile, *, effort:
     - ``effort``: ``"none"`` (the base model), ``"fast"`` (seconds; the app's default) or ``"full"``.
     - ``base``: a model, a checkpoint folder / Hugging Face repo id, or ``None`` (packaged checkpoint).
     - ``progress_callback(fraction, message)`` is called while fine-tuning.
-    Cached in ``PROFILE_DIR/audio2face/<effort>-<base id>-<clip id>/`` when the profile has a folder.
+    Cached in ``PROFILE_DIR/audio2face/<effort>-<base id>-<recipe>-<clip id>/`` when the profile has a folder.
     """
     from facial.audio2face.data import profile_audio
     from facial.speaker.profile import load_profile

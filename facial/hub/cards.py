@@ -202,7 +202,9 @@ def facial_gan_body(config: dict, folder: Path, repo_id: str = PLACEHOLDER_REPO)
             "the rows from `provenance.evaluation` above are copied from there). Measured there: the head motion matches "
             "the person's own footage after the calibration at generation (`inference.motion_calibration`); several dev "
             "clips carry their own audio–video offset, which training and personalisation take out "
-            "(`facial/audio2face/realign.py`) and mouth r is also reported with it taken out; the adversarial "
+            "(`facial/audio2face/realign.py`) and mouth r is also reported with it taken out; personalisation adds the "
+            "lip-sync expert's loss (`finetune.sync`; the protocol gives every fold an expert that never saw its speakers), "
+            "which raised the mean mouth r of `fast` there; the adversarial "
             "discriminator does no measurable work (its loss collapses within about 100 steps).", ""]
     out += ["## Licence", "",
             "Code: Apache-2.0. Weights: research use only — they were learnt from research-use footage and inherit its "

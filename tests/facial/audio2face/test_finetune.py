@@ -91,3 +91,16 @@ def test_finetune_adds_the_sync_term_and_keeps_the_pretraining_losses(tmp_path):
     narrow = FacialGAN(tiny_config(finetune={**ft, "sync": 1.0}))            # 32 mel bins
     with pytest.raises(ValueError, match="80 mel bins.*finetune.sync"):
         finetune(narrow, profile, audio, steps=2, progress=False)
+
+
+def test_a_changed_fine_tuning_recipe_does_not_reuse_the_cached_model(trained_tiny, tmp_path):
+    """The cache key holds the base's weights and its fine-tuning recipe: the same weights with
+    another ``finetune`` setting get another folder."""
+    from facial.audio2face.finetune import cache_key
+
+    profile, _ = make_speaker(6.0, seed=16)
+    other = trained_tiny.copy()
+    other.config = other.config.replace(finetune={**other.config.to_dict()["finetune"], "fast_steps": 7})
+    assert other.weights_id() == trained_tiny.weights_id()
+    assert cache_key(other, profile, "fast") != cache_key(trained_tiny, profile, "fast")
+    assert cache_key(trained_tiny.copy(), profile, "fast") == cache_key(trained_tiny, profile, "fast")
