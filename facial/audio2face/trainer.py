@@ -72,6 +72,7 @@ class TrainConfig:
     min_clip_frames: int = 0  # pretraining: clips this long but shorter than seq_len are padded (data.pad_reflect); 0 = left out
     realign_max_lag: int = 0  # pretraining: take audio-video offsets up to this many frames out of the clips (0 = off)
     ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off): validated, kept and returned
+    speaker_adversarial: float = 0.0  # weight of the speaker classifier behind a gradient reversal on the frame branch (0 = off)
 
 
 @dataclass
@@ -90,6 +91,29 @@ class TrainResult:
         return self.history[-1] if self.history else {}
 
 
+class _ReverseGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):  # noqa: D102
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        return -grad
+
+
+class SpeakerAdversary(torch.nn.Module):
+    """Speaker classifier on the frame branch's audio embedding, behind a gradient reversal: it learns
+    to tell the training speakers apart, and the encoder below it learns to make that impossible
+    (a speaker-adversarial term, issue #13 item 2). Training-time only; not part of the checkpoint."""
+
+    def __init__(self, dim: int, n_speakers: int, hidden: int = 64):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_speakers))
+
+    def forward(self, embedding: torch.Tensor) -> torch.Tensor:
+        return self.net(_ReverseGrad.apply(embedding))
+
+
 class TrainStep:
     """One optimisation step on a batch: the LSGAN discriminator update (when adversarial training
     is on), then the generator's; returns the unweighted loss terms (floats, for logs)."""
@@ -104,6 +128,26 @@ class TrainStep:
         self.opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=betas) if disc is not None else None
         self.n_styles = model.config.n_styles
         self.spectral = model.config.audio.n_mels  # augmentation shifts/masks the log-mel bins, not appended channels
+        self.speaker_head = None
+        if config.speaker_adversarial > 0:
+            if world > 1:
+                raise ValueError("the speaker-adversarial term is not supported under DDP; train on one process or set it to 0")
+            if self.n_styles < 3:
+                raise ValueError("the speaker-adversarial term needs at least two training speakers (style slots)")
+            self.speaker_head = SpeakerAdversary(model.config.frame_dim, self.n_styles).to(device)
+            self.opt_g.add_param_group({"params": list(self.speaker_head.parameters())})
+            self._frame_out: list[torch.Tensor] = []
+            self._hook = model.frame.register_forward_hook(self._keep_frame)
+
+    def _keep_frame(self, _module, _inputs, out: torch.Tensor) -> None:
+        if torch.is_grad_enabled():  # training forwards only (validation runs without gradients)
+            self._frame_out.append(out)
+
+    def close(self) -> None:
+        """Remove the speaker-adversarial hook from the model (the returned model carries none)."""
+        if self.speaker_head is not None:
+            self._hook.remove()
+            self._frame_out.clear()
 
     def _style(self, style: torch.Tensor) -> torch.Tensor:
         """Style indices with some replaced by the generic one (0), at rate ``style_dropout``."""
@@ -139,6 +183,13 @@ class TrainStep:
             terms_d = {"discriminator": float(loss_d.detach())}
         loss_g, terms = generator_loss(self.model, pred, batch.target, batch.first, disc(pred) if adv_now else None,
                                        audio=batch.audio)
+        if self.speaker_head is not None:
+            emb = self._frame_out.pop()  # [B·T, frame_dim]: the frame branch's audio embedding of this step
+            self._frame_out.clear()
+            speakers = batch.style.to(self.device).repeat_interleave(emb.shape[0] // len(batch.style))
+            loss_s = torch.nn.functional.cross_entropy(self.speaker_head(emb), speakers)
+            loss_g = loss_g + config.speaker_adversarial * loss_s
+            terms["speaker"] = float(loss_s.detach())
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if config.grad_clip > 0:
@@ -289,6 +340,7 @@ def train(model: FacialGAN, clips: Sequence[ClipData], config: TrainConfig, *, d
         if step >= config.steps or timed_out:
             break
     bar.close()
+    train_step.close()
     if ema is not None:
         model.load_state_dict(ema.module.state_dict())
     if best is not None:

@@ -142,3 +142,35 @@ def test_windows_without_a_tracked_face_are_not_trained_on():
     assert len(kept) == sum(c == max(counts) for c in counts)
     # slicing and retiming carry the flags
     assert dataclasses.replace(clip, valid=valid).slice(n // 2, n).valid[:20].sum() == 0
+
+
+def test_speaker_adversary_reverses_the_gradient_into_the_encoder():
+    """The classifier learns normally; what reaches the embedding below it is the negative gradient."""
+    from facial.audio2face.trainer import SpeakerAdversary
+
+    torch.manual_seed(0)
+    head = SpeakerAdversary(8, 3)
+    x = torch.randn(5, 8, requires_grad=True)
+    labels = torch.tensor([0, 1, 2, 1, 0])
+    torch.nn.functional.cross_entropy(head(x), labels).backward()
+    reversed_grad, head_grad = x.grad.clone(), head.net[0].weight.grad.clone()
+    x.grad = None
+    head.zero_grad()
+    torch.nn.functional.cross_entropy(head.net(x), labels).backward()   # the same classifier, no reversal
+    torch.testing.assert_close(reversed_grad, -x.grad)
+    torch.testing.assert_close(head_grad, head.net[0].weight.grad)
+
+
+def test_speaker_adversarial_training_logs_its_term_and_leaves_no_hook():
+    import dataclasses
+
+    from facial.audio2face.trainer import TrainConfig, train
+
+    cfg = tiny_config(n_styles=3)
+    clips = [dataclasses.replace(c, style=i + 1) for i, c in enumerate(make_clips(4.0, [1, 2], cfg))]
+    model = FacialGAN(cfg)
+    result = train(model, clips, TrainConfig(steps=4, batch_size=2, lr=1e-3, log_every=2, speaker_adversarial=0.5), progress=False)
+    assert all("speaker" in h and np.isfinite(h["speaker"]) for h in result.history)
+    assert not model.frame._forward_hooks                     # the returned model carries no training hook
+    with pytest.raises(ValueError, match="two training speakers"):
+        train(FacialGAN(tiny_config()), clips[:1], TrainConfig(steps=1, batch_size=2, speaker_adversarial=0.5), progress=False)
