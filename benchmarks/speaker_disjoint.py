@@ -15,7 +15,8 @@ person's own (speaker part) and the real one (test part), for zero-shot and ``fa
 
 A fold's checkpoint is trained once into ``WORK/fold<k>`` with the printed ``facial train audio2face``
 command (reused when present). Where the lip-sync expert is used (``finetune.sync`` > 0, the default
-of personalisation, or ``--train-sync`` for pretraining), the fold gets its own expert, trained once
+of personalisation, ``--train-sync`` for pretraining, or ``--train-expert-features``: its audio
+embedding as speech features), the fold gets its own expert, trained once
 into ``WORK/fold<k>-sync-expert`` with the fold's speakers held out (``facial train sync-expert``):
 the shipped expert has seen them, and an expert that has is refused. The video-level side of the same folds (sync_* metrics, LSE,
 head-motion statistics of rendered video) is ``evaluation/specs/speaker_disjoint_fold<k>.yaml``, run
@@ -171,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finetune-config", help="JSON overriding the fold checkpoints' `finetune` settings, e.g. '{\"freeze_audio\": true}'")
     parser.add_argument("--train-sync", type=float, default=0.0,
                         help="weight of the lip-sync expert term in pretraining (the fold's own expert; writes the --config of the fold)")
+    parser.add_argument("--train-expert-features", action="store_true",
+                        help="append the fold's own sync expert's audio embedding to the speech features (audio.expert; "
+                             "writes the --config of the fold)")
     parser.add_argument("--sync-cache", type=Path, help="--cache-dir of `facial train sync-expert` (tracked inputs)")
     parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing fold checkpoint or expert")
     parser.add_argument("--threads", type=int, default=1)
@@ -180,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from facial.audio2face import FacialGAN
+    from facial.audio2face.config import FacialGANConfig
     from facial.cli._common import configure_threads, limit_native_threads
 
     configure_threads(args.threads)
@@ -194,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     fps = 25.0
     checkpoints = {}
     t_start = time.perf_counter()
-    if args.train_sync > 0 and "--config" in args.train_extra.split():
-        parser.error("--train-sync writes each fold's --config; put the other settings in --train-extra as options, not --config")
+    if (args.train_sync > 0 or args.train_expert_features) and "--config" in args.train_extra.split():
+        parser.error("--train-sync / --train-expert-features write each fold's --config; put the other settings in --train-extra "
+                     "as options, not --config")
     for fold, speakers in folds.items():
         ckpt = args.work / fold
         own_expert = functools.partial(fold_expert, args.work / f"{fold}-sync-expert", speakers, args, parser)
@@ -203,11 +209,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_train:
                 parser.error(f"{ckpt}: no checkpoint (drop --no-train to train it)")
             extra = args.train_extra.split()
+            fold_cfg: dict = {}
             if args.train_sync > 0:
-                sync_cfg = args.work / f"{fold}-sync.json"
-                sync_cfg.parent.mkdir(parents=True, exist_ok=True)
-                sync_cfg.write_text(json.dumps({"losses": {"sync": args.train_sync, "sync_expert": own_expert()}}))
-                extra += ["--config", str(sync_cfg)]
+                fold_cfg["losses"] = {**FacialGANConfig().to_dict()["losses"], "sync": args.train_sync, "sync_expert": own_expert()}
+            if args.train_expert_features:
+                fold_cfg["audio"] = {**FacialGANConfig().to_dict()["audio"], "expert": own_expert()}
+            if fold_cfg:
+                cfg_file = args.work / f"{fold}-config.json"
+                cfg_file.parent.mkdir(parents=True, exist_ok=True)
+                cfg_file.write_text(json.dumps(fold_cfg))
+                extra += ["--config", str(cfg_file)]
             cmd = train_command(args.manifest, args.profiles, ckpt, speakers, steps=args.train_steps, max_minutes=args.train_minutes,
                                 threads=args.threads, extra=extra)
             log.info("%s: training %s", fold, " ".join(cmd))
@@ -219,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
             if model.config.losses.sync_expert is None:  # the shipped expert saw the protocol's speakers
                 model.config = model.config.replace(losses={**model.config.to_dict()["losses"], "sync_expert": own_expert()})
             check_expert(model.config.losses.sync_expert, speakers)
+        if model.config.audio.expert:  # the speech features themselves come from a sync expert
+            from facial.audio2face.audio import expert_path
+
+            check_expert(expert_path(model.config.audio.expert), speakers)
         leak = [p for p in speakers + VAL_SPEAKERS if p in model.config.speakers]
         if leak:
             raise SystemExit(f"{ckpt} was trained on {leak}: not speaker-disjoint")

@@ -12,6 +12,11 @@ in ``config.json`` (``audio.lifter``; 0 = plain log-mel).
 pocketsphinx's phone-loop recogniser (:func:`recognise_phones`; its en-us acoustic model and phone
 language model ship inside the PyPI wheel): ``audio.phones`` in ``config.json``, the default for
 new checkpoints.
+
+``audio.expert`` appends the lip-sync expert's audio embedding (:func:`expert_embeddings`: its audio
+stream, trained contrastively against lip motion, on the 0.2 s of plain log-mel centred on every
+step) — the "audio stream of the sync expert as the encoder" of issue #13. A checkpoint records the
+expert's weights id (``audio.expert_id``) and refuses to run with another expert.
 """
 from __future__ import annotations
 
@@ -101,28 +106,80 @@ def phone_posteriors(labels: np.ndarray, n_steps: int, sigma: float = 1.5, shift
     return onehot.astype(np.float32)
 
 
+# --------------------------------------------------------------------------- the sync expert's audio stream
+def expert_path(spec: str) -> str | None:
+    """``audio.expert`` → the argument of :func:`facial.sync_expert.loss.frozen_expert` (``"packaged"`` = the shipped expert)."""
+    return None if spec == "packaged" else spec
+
+
+def expert_embeddings(mel: np.ndarray, spec: str, expected_id: str = "", batch: int = 2048) -> np.ndarray:
+    """Plain normalised log-mel ``[S, n_mels]`` (10 ms steps) → ``[S, E]``: the sync expert's audio
+    embedding (unit norm, × √E so that channels are of order 1) of the ``mel_window`` steps centred
+    on every step (edges padded by repetition). ``spec`` is a folder / Hub id or ``"packaged"``;
+    with ``expected_id`` a ``ValueError`` is raised when the expert's weights are not those."""
+    import torch
+
+    from facial.sync_expert.loss import frozen_expert
+
+    expert = frozen_expert(expert_path(spec))
+    if expected_id and expert.weights_id() != expected_id:
+        raise ValueError(f"this model's audio features come from sync expert {expected_id}, but {spec} holds {expert.weights_id()}; "
+                         "point audio.expert at the expert the model was trained with")
+    cfg = expert.config
+    if mel.shape[1] != cfg.n_mels:
+        raise ValueError(f"the sync expert reads {cfg.n_mels} mel bins, got {mel.shape[1]}")
+    length = cfg.mel_window
+    padded = np.pad(np.asarray(mel, np.float32), ((length // 2, length - length // 2 - 1), (0, 0)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, length, axis=0)  # [S, n_mels, L]
+    device = next(expert.parameters()).device
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(mel), batch):
+            x = torch.from_numpy(np.ascontiguousarray(windows[i:i + batch].transpose(0, 2, 1))).to(device)
+            out.append(expert.embed_audio(x).cpu().numpy())
+    emb = np.concatenate(out) if out else np.zeros((0, cfg.embed_dim), np.float32)
+    return (emb * np.sqrt(cfg.embed_dim)).astype(np.float32)
+
+
+def expert_dim(spec: str) -> int:
+    """Channels of :func:`expert_embeddings` for ``audio.expert = spec`` (the expert's embedding size)."""
+    from facial.sync_expert.loss import frozen_expert
+
+    return int(frozen_expert(expert_path(spec)).config.embed_dim)
+
+
 @dataclass
 class PhoneLogMelEncoder(LifteredLogMelEncoder):
-    """Log-mel (liftered when ``lifter`` > 0) followed by ``len(PHONES)`` soft phone channels per step:
-    ``[S, n_mels + 40]``. The phones are the voice-independent part (the paper fed DeepSpeech's
-    character logits for the same reason); the log-mel keeps what the English recogniser misses."""
+    """Log-mel (liftered when ``lifter`` > 0) followed by ``len(PHONES)`` soft phone channels per step
+    (``phones``) and the sync expert's audio embedding (``expert``, :func:`expert_embeddings`):
+    ``[S, n_mels (+ 40) (+ E)]``. The phones are the voice-independent part (the paper fed
+    DeepSpeech's character logits for the same reason); the log-mel keeps what the English recogniser
+    misses; the expert's embedding is what a network trained only to match lips to speech hears."""
 
     lifter: int = 0
     phone_sigma: float = 1.5
+    phones: bool = True
+    expert: str = ""
+    expert_id: str = ""
     name: str = "logmel80-phones40"
 
     @property
     def dim(self) -> int:
-        return self.n_mels + len(PHONES)
+        return self.n_mels + (len(PHONES) if self.phones else 0) + (expert_dim(self.expert) if self.expert else 0)
 
     def spectrogram(self, audio: AudioClip) -> np.ndarray:
         if self.hop_ms != 1000.0 / PHONE_RATE:
             raise ValueError(f"the phone channels are on a {1000 / PHONE_RATE:.0f} ms grid; this encoder's hop is {self.hop_ms} ms")
         mel = super().spectrogram(audio)
-        samples = audio.samples
-        if audio.sample_rate != 16000:
-            import librosa
+        parts = [mel]
+        if self.phones:
+            samples = audio.samples
+            if audio.sample_rate != 16000:
+                import librosa
 
-            samples = librosa.resample(samples, orig_sr=audio.sample_rate, target_sr=16000)
-        phones = phone_posteriors(recognise_phones(samples, 16000), len(mel), self.phone_sigma)
-        return np.concatenate([mel, phones], axis=1)
+                samples = librosa.resample(samples, orig_sr=audio.sample_rate, target_sr=16000)
+            parts.append(phone_posteriors(recognise_phones(samples, 16000), len(mel), self.phone_sigma))
+        if self.expert:
+            plain = LogMelEncoder.spectrogram(self, audio) if self.lifter > 0 else mel
+            parts.append(expert_embeddings(plain, self.expert, self.expert_id))
+        return np.concatenate(parts, axis=1)

@@ -185,28 +185,44 @@ class AudioConfig(LogMelEncoder):
     ``phones`` (the default for new checkpoints; issue #13) appends 40 soft phone channels from
     pocketsphinx's phone recogniser (:class:`facial.audio2face.audio.PhoneLogMelEncoder`); a
     ``config.json`` written before the option existed has no ``phones`` key and reads as ``False``.
+    ``expert`` (a sync-expert folder / Hub id, or ``"packaged"``; ``""`` = off) appends that expert's
+    audio embedding (:func:`facial.audio2face.audio.expert_embeddings`); ``expert_id`` pins its
+    weights (filled in by :meth:`pinned` at training time; a mismatch is refused).
     """
 
     lifter: int = 0
     phones: bool = True
+    expert: str = ""
+    expert_id: str = ""
 
     @property
     def dim(self) -> int:
-        """Channels per audio step: ``n_mels`` (+ 40 phone channels with ``phones``)."""
-        from facial.audio2face.audio import PHONES
+        """Channels per audio step: ``n_mels`` (+ 40 phone channels with ``phones``) (+ the expert's embedding size)."""
+        from facial.audio2face.audio import PHONES, expert_dim
 
-        return self.n_mels + (len(PHONES) if self.phones else 0)
+        return self.n_mels + (len(PHONES) if self.phones else 0) + (expert_dim(self.expert) if self.expert else 0)
+
+    def pinned(self) -> "AudioConfig":
+        """A copy whose ``expert_id`` names the weights ``expert`` resolves to now (unchanged without an expert)."""
+        if not self.expert or self.expert_id:
+            return self
+        from facial.audio2face.audio import expert_path
+        from facial.sync_expert.loss import frozen_expert
+
+        return dataclasses.replace(self, expert_id=frozen_expert(expert_path(self.expert)).weights_id())
 
     def encoder(self) -> LogMelEncoder:
         """The matching :class:`~facial.audio.features.LogMelEncoder` (or the liftered one, or the one with phones)."""
         fields = asdict(self)
         lifter = int(fields.pop("lifter", 0))
         phones = bool(fields.pop("phones", False))
-        if phones:
+        expert, expert_id = str(fields.pop("expert", "")), str(fields.pop("expert_id", ""))
+        if phones or expert:
             from facial.audio2face.audio import PhoneLogMelEncoder
 
-            fields["name"] = f"logmel{self.n_mels}{f'-lifter{lifter}' if lifter else ''}-phones"
-            return PhoneLogMelEncoder(**fields, lifter=lifter)
+            fields["name"] = (f"logmel{self.n_mels}{f'-lifter{lifter}' if lifter else ''}{'-phones' if phones else ''}"
+                              f"{f'-expert{expert_id}' if expert else ''}")
+            return PhoneLogMelEncoder(**fields, lifter=lifter, phones=phones, expert=expert, expert_id=expert_id)
         if lifter > 0:
             from facial.audio2face.audio import LifteredLogMelEncoder
 

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from facial import media
 from facial.audio2face.stats import pose_statistics
-from facial.layout import from_array
+from facial.layout import ParamLayout, from_array
 from facial.types import AudioClip, SpeakerProfile
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,28 @@ def retime(clip: ClipData, speed: float, features: np.ndarray) -> ClipData:
     valid = None if clip.valid is None else clip.valid[lo] & clip.valid[hi]
     return ClipData(f"{clip.name}~x{speed:.3f}", clip.speaker, features, params.astype(clip.params.dtype), clip.fps, clip.pose_mean,
                     clip.pose_std, clip.style, valid)
+
+
+def mirror_clip(clip: ClipData, expression_mirror: np.ndarray) -> ClipData:
+    """``clip`` as if the video were flipped left–right: yaw and roll change sign, tx is mirrored about
+    the clip's mean position, the expression coefficients become those of the mirrored face
+    (``e @ expression_mirror``, :func:`facial.speaker.face_model.expression_mirror`); audio, blinks,
+    pitch, ty and scale stay. Pose statistics follow (mean yaw and roll negated)."""
+    from facial import layout
+
+    p = np.array(clip.params, copy=True)
+    k = expression_mirror.shape[0]
+    expr = ParamLayout(k).expression
+    if p.shape[1] != ParamLayout(k).dim:
+        raise ValueError(f"{clip.name}: parameters of width {p.shape[1]} do not match a {k}-component expression mirror")
+    p[:, layout.YAW] *= -1
+    p[:, layout.ROLL] *= -1
+    p[:, layout.TX] = 2 * clip.pose_mean[layout.TX] - p[:, layout.TX]
+    p[:, expr] = clip.params[:, expr] @ expression_mirror
+    mean = np.array(clip.pose_mean, copy=True)
+    mean[[layout.YAW, layout.ROLL]] *= -1
+    return ClipData(f"{clip.name}[mirror]", clip.speaker, clip.features, p.astype(clip.params.dtype), clip.fps, mean, clip.pose_std,
+                    clip.style, clip.valid)
 
 
 def clip_from_profile(profile: SpeakerProfile, audio: AudioClip, encoder, *, name: str = "", speaker: str = "",

@@ -72,6 +72,7 @@ class TrainConfig:
     min_clip_frames: int = 0  # pretraining: clips this long but shorter than seq_len are padded (data.pad_reflect); 0 = left out
     realign_max_lag: int = 0  # pretraining: take audio-video offsets up to this many frames out of the clips (0 = off)
     ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off): validated, kept and returned
+    mirror: bool = False  # pretraining: add a left-right mirrored copy of every training clip (data.mirror_clip)
     speaker_adversarial: float = 0.0  # weight of the speaker classifier behind a gradient reversal on the frame branch (0 = off)
 
 

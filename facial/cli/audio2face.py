@@ -59,7 +59,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                      max_seconds=args.max_minutes * 60 if args.max_minutes else None, device=args.device, seed=args.seed,
                      augment=AugmentConfig() if args.augment else None, validate_every=args.validate_every if val_speakers else 0,
                      min_clip_frames=args.min_clip_frames, ema=args.ema, realign_max_lag=args.realign_max_lag,
-                     speaker_adversarial=args.speaker_adversarial)
+                     speaker_adversarial=args.speaker_adversarial, mirror=args.mirror)
     command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     pretrain_from_data(args.data, args.output, cfg, tc, profiles_dir=args.profiles_dir, manifest=args.manifest,
                        origins=args.origins.split(","), exclude_speakers=_split(args.exclude_speakers), val_speakers=val_speakers,
@@ -185,6 +185,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="copies of every training clip in other voices (speed ±10 %%, pitch ±2 semitones, noise; default 0)")
     a.add_argument("--realign-max-lag", type=int, default=8,
                    help="find each clip's audio-video offset (up to this many frames) and take it out before training (default 8; 0 = off)")
+    a.add_argument("--mirror", action="store_true",
+                   help="add a left-right mirrored copy of every training clip (pose and expression mirrored, same speech)")
     a.add_argument("--speaker-adversarial", type=float, default=0.0,
                    help="weight of a speaker classifier behind a gradient reversal on the audio frame branch (0 = off; one process only)")
     a.add_argument("--ema", type=float, default=0.99,

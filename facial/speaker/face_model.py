@@ -46,6 +46,33 @@ MOUTH = np.concatenate([LIPS_OUTER, LIPS_INNER])
 UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
 FOREHEAD, CHIN = 10, 152
 N_POINTS = 478
+#: Left–right mirror of the 478 FaceMesh points in the canonical frame: point ``i`` of a mirrored face is
+#: point ``MIRROR[i]`` of the original with x negated (:func:`mirror_points`). An involution; the 28
+#: midline points map to themselves. Found once by an optimal one-to-one matching of a tracked face's
+#: canonical points to its mirror image; identical for every dev speaker's identity (a property of the
+#: FaceMesh topology, not of a face).
+MIRROR = np.array([
+    0, 1, 2, 248, 4, 5, 6, 249, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 250, 251, 252, 253,
+    254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277,
+    278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301,
+    302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321, 322, 323, 94, 324,
+    325, 326, 327, 328, 329, 330, 331, 332, 333, 334, 335, 336, 337, 338, 339, 340, 341, 342, 343, 344, 345, 346, 347, 348,
+    349, 350, 351, 352, 353, 354, 355, 356, 357, 358, 359, 360, 361, 362, 363, 364, 365, 366, 367, 368, 369, 370, 371, 372,
+    373, 374, 375, 376, 377, 378, 379, 151, 152, 380, 381, 382, 383, 384, 385, 386, 387, 388, 389, 390, 164, 391, 392, 393,
+    168, 394, 395, 396, 397, 398, 399, 175, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415,
+    416, 417, 418, 195, 419, 197, 420, 199, 200, 421, 422, 423, 424, 425, 426, 427, 428, 429, 430, 431, 432, 433, 434, 435,
+    436, 437, 438, 439, 440, 441, 442, 443, 444, 445, 446, 447, 448, 449, 450, 451, 452, 453, 454, 455, 456, 457, 458, 459,
+    460, 461, 462, 463, 464, 465, 466, 467, 3, 7, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
+    34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57,
+    58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81,
+    82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106,
+    107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130,
+    131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 153, 154, 155, 156,
+    157, 158, 159, 160, 161, 162, 163, 165, 166, 167, 169, 170, 171, 172, 173, 174, 176, 177, 178, 179, 180, 181, 182, 183,
+    184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 196, 198, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211,
+    212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235,
+    236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 473, 476, 475, 474, 477, 468, 471, 470, 469, 472,
+])
 
 
 # --------------------------------------------------------------------------- rotations
@@ -184,6 +211,23 @@ class ExpressionBasis:
         config = json.loads((directory / "config.json").read_text())
         tensors = load_file(str(directory / "model.safetensors"))
         return cls(tensors["components"], tensors["explained_variance"], config.get("basis_id", "facemesh-pca"), config)
+
+
+def mirror_points(points: np.ndarray) -> np.ndarray:
+    """Canonical ``[..., 478, 3]`` points (or displacements) of the left–right mirrored face."""
+    out = np.asarray(points)[..., MIRROR, :].copy()
+    out[..., 0] *= -1
+    return out
+
+
+def expression_mirror(basis: ExpressionBasis) -> np.ndarray:
+    """``[K, K]`` matrix ``M`` with ``e @ M`` = the coefficients of the mirrored expression ``e``: the
+    mirrored displacement projected back onto the (orthonormal) basis. Exact for a basis closed under
+    mirroring; the shipped PCA basis keeps 90–97 % of its leading components' mirror images (less for the
+    small tail components)."""
+    flat = basis.components.reshape(basis.k, -1).astype(np.float64)
+    mirrored = mirror_points(basis.components.astype(np.float64)).reshape(basis.k, -1)
+    return (mirrored @ flat.T).astype(np.float32)
 
 
 def default_basis_dir() -> Path:

@@ -52,6 +52,7 @@ def pretrain(clips: Sequence[ClipData], model_config: FacialGANConfig, train_con
     """
     from facial.speaker.face_model import ExpressionBasis
 
+    model_config = model_config.replace(audio=model_config.audio.pinned())  # the sync expert's weights, if its features are used
     basis = basis or ExpressionBasis.from_pretrained()
     if basis.k != model_config.n_expression:
         raise ValueError(f"the expression basis has K={basis.k}, the config asks for {model_config.n_expression}")
@@ -66,6 +67,13 @@ def pretrain(clips: Sequence[ClipData], model_config: FacialGANConfig, train_con
         from facial.audio2face.realign import realign_clips
 
         clips, moved = realign_clips(clips, basis, max_lag=train_config.realign_max_lag)
+    if train_config.mirror:
+        from facial.audio2face.data import mirror_clip
+        from facial.speaker.face_model import expression_mirror
+
+        matrix = expression_mirror(basis)
+        clips = list(clips) + [mirror_clip(c, matrix) for c in clips]
+        log.info("mirrored copies of the %d training clips added", len(clips) // 2)
     pad_from = int(train_config.min_clip_frames or 0)
     if pad_from > 0:
         padded = [c.name for c in clips if pad_from <= len(c) < seq_len]
@@ -129,6 +137,7 @@ def pretrain_from_data(data: str | Path, output: str | Path, model_config: Facia
         raise ValueError(f"none of the validation speakers {val_speakers} is in the data")
     if not entries:
         raise ValueError(f"no usable training clips in {data}")
+    model_config = model_config.replace(audio=model_config.audio.pinned())
     clips = load_clips(entries, model_config.audio.encoder(), progress=progress, pose_std_floor=model_config.inference.pose_std_floor,
                        voices=voices, seed=train_config.seed)
     validation = load_validation(val_entries)
