@@ -17,7 +17,9 @@ A fold's checkpoint is trained once into ``WORK/fold<k>`` with the printed ``fac
 command (reused when present). Where the lip-sync expert is used (``finetune.sync`` > 0, the default
 of personalisation, ``--train-sync`` for pretraining, or ``--train-expert-features``: its audio
 embedding as speech features), the fold gets its own expert, trained once
-into ``WORK/fold<k>-sync-expert`` with the fold's speakers held out (``facial train sync-expert``):
+into ``WORK/fold<k>-sync-expert`` with the fold's speakers held out (``facial train sync-expert``;
+``WORK/fold<k>-feature-expert`` for the features, with the validation speakers held out too, since
+they pick the kept training step):
 the shipped expert has seen them, and an expert that has is refused. The video-level side of the same folds (sync_* metrics, LSE,
 head-motion statistics of rendered video) is ``evaluation/specs/speaker_disjoint_fold<k>.yaml``, run
 with ``FACIAL_AUDIO2FACE=WORK/fold<k> facial-eval run ...`` (facial-eval cannot pretrain per fold).
@@ -205,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     for fold, speakers in folds.items():
         ckpt = args.work / fold
         own_expert = functools.partial(fold_expert, args.work / f"{fold}-sync-expert", speakers, args, parser)
+        feature_expert = functools.partial(fold_expert, args.work / f"{fold}-feature-expert", speakers + VAL_SPEAKERS, args, parser)
         if not (ckpt / "model.safetensors").exists():
             if args.no_train:
                 parser.error(f"{ckpt}: no checkpoint (drop --no-train to train it)")
@@ -212,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             fold_cfg: dict = {}
             if args.train_sync > 0:
                 fold_cfg["losses"] = {**FacialGANConfig().to_dict()["losses"], "sync": args.train_sync, "sync_expert": own_expert()}
-            if args.train_expert_features:
-                fold_cfg["audio"] = {**FacialGANConfig().to_dict()["audio"], "expert": own_expert()}
+            if args.train_expert_features:  # its expert must not have seen the validation speakers either (early stopping)
+                fold_cfg["audio"] = {**FacialGANConfig().to_dict()["audio"], "expert": feature_expert()}
             if fold_cfg:
                 cfg_file = args.work / f"{fold}-config.json"
                 cfg_file.parent.mkdir(parents=True, exist_ok=True)
@@ -233,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         if model.config.audio.expert:  # the speech features themselves come from a sync expert
             from facial.audio2face.audio import expert_path
 
-            check_expert(expert_path(model.config.audio.expert), speakers)
+            check_expert(expert_path(model.config.audio.expert), speakers + VAL_SPEAKERS)
         leak = [p for p in speakers + VAL_SPEAKERS if p in model.config.speakers]
         if leak:
             raise SystemExit(f"{ckpt} was trained on {leak}: not speaker-disjoint")
