@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from facial import media
 from facial.audio2face.stats import pose_statistics
-from facial.layout import ParamLayout, from_array
+from facial.layout import ROLL, TX, YAW, ParamLayout, from_array
 from facial.types import AudioClip, SpeakerProfile
 
 log = logging.getLogger(__name__)
@@ -108,19 +108,17 @@ def mirror_clip(clip: ClipData, expression_mirror: np.ndarray) -> ClipData:
     the clip's mean position, the expression coefficients become those of the mirrored face
     (``e @ expression_mirror``, :func:`facial.speaker.face_model.expression_mirror`); audio, blinks,
     pitch, ty and scale stay. Pose statistics follow (mean yaw and roll negated)."""
-    from facial import layout
-
     p = np.array(clip.params, copy=True)
     k = expression_mirror.shape[0]
     expr = ParamLayout(k).expression
     if p.shape[1] != ParamLayout(k).dim:
         raise ValueError(f"{clip.name}: parameters of width {p.shape[1]} do not match a {k}-component expression mirror")
-    p[:, layout.YAW] *= -1
-    p[:, layout.ROLL] *= -1
-    p[:, layout.TX] = 2 * clip.pose_mean[layout.TX] - p[:, layout.TX]
+    p[:, YAW] *= -1
+    p[:, ROLL] *= -1
+    p[:, TX] = 2 * clip.pose_mean[TX] - p[:, TX]
     p[:, expr] = clip.params[:, expr] @ expression_mirror
     mean = np.array(clip.pose_mean, copy=True)
-    mean[[layout.YAW, layout.ROLL]] *= -1
+    mean[[YAW, ROLL]] *= -1
     return ClipData(f"{clip.name}[mirror]", clip.speaker, clip.features, p.astype(clip.params.dtype), clip.fps, mean, clip.pose_std,
                     clip.style, clip.valid)
 

@@ -137,7 +137,6 @@ def pretrain_from_data(data: str | Path, output: str | Path, model_config: Facia
         raise ValueError(f"none of the validation speakers {val_speakers} is in the data")
     if not entries:
         raise ValueError(f"no usable training clips in {data}")
-    model_config = model_config.replace(audio=model_config.audio.pinned())
     clips = load_clips(entries, model_config.audio.encoder(), progress=progress, pose_std_floor=model_config.inference.pose_std_floor,
                        voices=voices, seed=train_config.seed)
     validation = load_validation(val_entries)
